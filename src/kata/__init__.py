@@ -1,0 +1,3 @@
+"""AI Engineering Katas: the kit."""
+
+__version__ = "0.1.0"
