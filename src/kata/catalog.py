@@ -1,0 +1,196 @@
+"""The kata catalog: every `exercises/NN-slug/kata.toml`, read into validated models."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class KitError(Exception):
+    """A problem with the kit itself or with how it was called (exit code 2)."""
+
+
+class ReplaySpec(BaseModel):
+    """How replay identifies the input record a request is about."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    record_pattern: str = Field(description="regex finding record ids in the user content of a request")
+
+    @field_validator("record_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+
+class KataSpec(BaseModel):
+    """The contents of one `kata.toml`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^\d{2}$")
+    slug: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    title: str = Field(min_length=3)
+    phase: int = Field(ge=2, le=4)
+    skills: list[str] = Field(min_length=1)
+    estimated_minutes: int = Field(gt=0)
+    package: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    pass_mark: int = Field(default=100, ge=1, le=100, description="percent of the maximum score")
+    time_limit: float = Field(default=60, gt=0, description="seconds for the whole kata")
+    check_time_limit: float = Field(default=10, gt=0, description="seconds for one check")
+    existing_tests_points: int = Field(default=1, ge=1)
+    hints: list[str] = Field(min_length=1)
+    replay: ReplaySpec
+
+    @field_validator("hints")
+    @classmethod
+    def _no_empty_hint(cls, hints: list[str]) -> list[str]:
+        for number, hint in enumerate(hints, 1):
+            if not hint.strip():
+                raise ValueError(f"hint {number} is empty")
+        return hints
+
+    @model_validator(mode="after")
+    def _limits(self) -> KataSpec:
+        if self.check_time_limit > self.time_limit:
+            raise ValueError("check_time_limit is longer than time_limit")
+        return self
+
+    @property
+    def name(self) -> str:
+        """The folder name shared by every part of the kata, e.g. `01-ticket-triage`."""
+        return f"{self.id}-{self.slug}"
+
+
+@dataclass(frozen=True)
+class Kata:
+    """A kata and where its parts live in a kit."""
+
+    spec: KataSpec
+    root: Path
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def exercise_dir(self) -> Path:
+        return self.root / "exercises" / self.name
+
+    @property
+    def solution_dir(self) -> Path:
+        return self.root / "solutions" / self.name
+
+    @property
+    def fixtures_dir(self) -> Path:
+        return self.root / "fixtures" / self.name
+
+    @property
+    def cassette_dir(self) -> Path:
+        return self.fixtures_dir / "cassettes"
+
+    @property
+    def service_tests_dir(self) -> Path:
+        """The kit's pristine copy of the legacy service's own tests."""
+        return self.fixtures_dir / "service-tests"
+
+    @property
+    def checks_dir(self) -> Path:
+        return self.root / "tests" / "checks" / self.name
+
+    @property
+    def wrong_dir(self) -> Path:
+        return self.root / "tests" / "wrong" / self.name
+
+    @property
+    def has_hidden_checks(self) -> bool:
+        return self.checks_dir.is_dir() and any(self.checks_dir.glob("test_*.py"))
+
+    def wrong_solutions(self) -> list[Path]:
+        """The known-wrong solution overlays kept for this kata, sorted by name."""
+        if not self.wrong_dir.is_dir():
+            return []
+        return sorted(p for p in self.wrong_dir.iterdir() if (p / "wrong.toml").is_file())
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(x) for x in item["loc"]) or "(top level)"
+        parts.append(f"field '{where}': {item['msg']}")
+    return "; ".join(parts)
+
+
+def load_spec(path: Path) -> KataSpec:
+    """Read and validate one kata.toml; errors name the file and the field."""
+    if not path.is_file():
+        raise KitError(f"{path}: missing (every kata folder needs a kata.toml)")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise KitError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        spec = KataSpec.model_validate(data)
+    except ValidationError as exc:
+        raise KitError(f"{path}: {_describe(exc)}") from exc
+    if path.parent.name != spec.name:
+        raise KitError(f"{path}: field 'id'/'slug' give '{spec.name}' but the folder is '{path.parent.name}'")
+    return spec
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The kit root: $KATA_ROOT, or the nearest folder upwards holding `exercises/` and `pyproject.toml`."""
+    if env := os.environ.get("KATA_ROOT"):
+        return Path(env).resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "exercises").is_dir() and (folder / "pyproject.toml").is_file():
+            return folder
+    raise KitError("no kit found: run this inside the katas repository (a folder with exercises/)")
+
+
+class Catalog:
+    """All katas of one kit, in id order."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @cached_property
+    def katas(self) -> list[Kata]:
+        katas = []
+        folders = sorted(p for p in (self.root / "exercises").iterdir() if p.is_dir() and p.name[:2].isdigit())
+        for folder in folders:
+            katas.append(Kata(load_spec(folder / "kata.toml"), self.root))
+        ids = [k.id for k in katas]
+        if len(set(ids)) != len(ids):
+            raise KitError(f"{self.root / 'exercises'}: two katas share an id: {ids}")
+        return katas
+
+    def get(self, kata_id: str) -> Kata:
+        """The kata with this id (`1`, `01` and `01-ticket-triage` all work)."""
+        wanted = kata_id.split("-", 1)[0].zfill(2)
+        for kata in self.katas:
+            if kata.id == wanted:
+                return kata
+        known = ", ".join(k.id for k in self.katas) or "none"
+        raise KitError(f"unknown kata '{kata_id}' (known: {known})")
+
+    def select(self, ids: list[str] | None) -> list[Kata]:
+        """The katas named (all when none are)."""
+        if not ids or ids == ["all"]:
+            return list(self.katas)
+        return [self.get(i) for i in ids]

@@ -1,0 +1,167 @@
+"""The `kata` command (also `python -m kata`)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.markup import escape
+
+from . import __version__, record, report, runner, targets, verify
+from .catalog import Catalog, Kata, KitError, find_root
+from .progress import Progress
+from .results import GradeReport, write_json, write_junit
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kata", description="AI Engineering Katas: graded katas, offline.")
+    parser.add_argument("--version", action="version", version=f"kata {__version__}")
+    parser.add_argument("--root", type=Path, help="the kit's folder (default: found from the current folder)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("list", help="every kata with its phase, time and your status")
+
+    hint = sub.add_parser("hint", help="reveal the next hint of a kata (they are remembered)")
+    hint.add_argument("kata")
+
+    check = sub.add_parser("check", help="run the legacy service's own tests in your exercise folder")
+    check.add_argument("kata")
+
+    grade = sub.add_parser("grade", help="grade katas with the hidden checks (all katas by default)")
+    grade.add_argument("katas", nargs="*", metavar="KATA")
+    which = grade.add_mutually_exclusive_group()
+    which.add_argument("--solution", action="store_true", help="grade the reference solutions")
+    which.add_argument("--target", type=Path, help="grade this folder instead of exercises/")
+    grade.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
+    grade.add_argument("--junit", type=Path, metavar="PATH", help="also write the results as JUnit XML")
+    grade.add_argument("--timeout", type=float, metavar="SECONDS", help="time limit per kata (default 60)")
+    grade.add_argument("--jobs", type=int, default=None, help="katas graded in parallel (default: cores)")
+    grade.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)
+
+    ver = sub.add_parser("verify", help="prove the kit: starters fail, solutions pass, wrong ones fail")
+    ver.add_argument("katas", nargs="*", metavar="KATA")
+    ver.add_argument("--jobs", type=int, default=None)
+
+    rec = sub.add_parser("record", help="re-record a kata's cassettes (kit maintainers)")
+    rec.add_argument("kata")
+    rec.add_argument("--standin", action="store_true", required=True,
+                     help="record against the kata's scripted stand-in (fixtures/NN-*/standin.toml)")
+    rec.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (0 all good, 1 not all full marks, 2 usage or kit error)."""
+    args = _parser().parse_args(argv)
+    out = report.console()
+    try:
+        root = args.root.resolve() if args.root else find_root()
+        catalog = Catalog(root)
+        return COMMANDS[args.command](args, catalog, out)
+    except KitError as exc:
+        out.print(f"[red]kata: {escape(str(exc))}[/]")
+        return 2
+
+
+def cmd_list(args: argparse.Namespace, catalog: Catalog, out: report.Console) -> int:
+    report.print_catalog(out, catalog.katas, Progress(catalog.root))
+    return 0
+
+
+def cmd_hint(args: argparse.Namespace, catalog: Catalog, out: report.Console) -> int:
+    kata = catalog.get(args.kata)
+    progress = Progress(catalog.root)
+    shown = progress.show_hint(kata.id, len(kata.spec.hints))
+    progress.save()
+    for number, text in enumerate(kata.spec.hints[:shown], 1):
+        out.print(f"[bold]Hint {number}/{len(kata.spec.hints)}[/] {escape(text)}")
+    if shown == len(kata.spec.hints):
+        out.print("[dim]That was the last hint.[/]")
+    else:
+        out.print(f"[dim]Run `kata hint {kata.id}` again for the next one.[/]")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, catalog: Catalog, out: report.Console) -> int:
+    kata = catalog.get(args.kata)
+    folder = kata.exercise_dir
+    env = dict(os.environ, PYTHONPATH=str(folder), PYTHONDONTWRITEBYTECODE="1")
+    out.print(f"[bold]{kata.id} {escape(kata.spec.title)}[/]: the service's own tests in {folder}")
+    return subprocess.call([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests"],
+                           cwd=folder, env=env)
+
+
+def _targets(args: argparse.Namespace, katas: list[Kata]) -> list[tuple[Kata, targets.Target]]:
+    if args.solution:
+        return [(k, targets.solution(k)) for k in katas]
+    if args.target:
+        return [(k, targets.folder(k, args.target)) for k in katas]
+    return [(k, targets.exercise(k)) for k in katas]
+
+
+def cmd_grade(args: argparse.Namespace, catalog: Catalog, out: report.Console) -> int:
+    katas = catalog.select(args.katas)
+    jobs = _targets(args, katas)
+    options = runner.RunOptions(time_limit=args.timeout, keep=args.keep)
+    out.print(f"[dim]Grading {len(jobs)} kata(s) offline from recorded model traffic...[/]")
+    results = runner.grade_many(jobs, options, workers=args.jobs)
+    for result in results:
+        report.print_result(out, result)
+    report.print_summary(out, results)
+    graded = GradeReport(katas=results)
+    if not args.solution and not args.target:
+        progress = Progress(catalog.root)
+        for result in results:
+            progress.record_grade(result, graded.graded_at)
+        progress.save()
+    if args.json:
+        write_json(graded, args.json)
+    if args.junit:
+        write_junit(graded, args.junit)
+    return 0 if graded.all_full_marks else 1
+
+
+def cmd_verify(args: argparse.Namespace, catalog: Catalog, out: report.Console) -> int:
+    katas = catalog.select(args.katas)
+    started = dt.datetime.now()
+    verdicts = verify.verify(katas, workers=args.jobs)
+    for verdict in verdicts:
+        mark = "[green]✔[/]" if verdict.ok else "[red]✘[/]"
+        out.print(f"{mark} [bold]{verdict.kata.name}[/]")
+        for line in verdict.proved:
+            out.print(f"    [dim]{escape(line)}[/]")
+        for problem in verdict.problems:
+            out.print(f"    [red]✘ {escape(problem)}[/]")
+    bad = [v for v in verdicts if not v.ok]
+    seconds = (dt.datetime.now() - started).total_seconds()
+    if bad:
+        out.print(f"[red]verify: {len(bad)} of {len(verdicts)} katas have problems[/] ({seconds:.1f} s)")
+        return 1
+    out.print(f"[green]verify: all {len(verdicts)} katas proven[/] ({seconds:.1f} s)")
+    return 0
+
+
+def cmd_record(args: argparse.Namespace, catalog: Catalog, out: report.Console) -> int:
+    kata = catalog.get(args.kata)
+    outcome = record.record_with_standin(kata, write=not args.dry_run)
+    report.print_result(out, outcome.result)
+    for line in outcome.changes or ["no cassette changed"]:
+        out.print(f"  {escape(line)}")
+    for reply in outcome.unused_replies:
+        out.print(f"  [red]scripted reply never requested: {escape(reply)}[/]")
+    for request in outcome.unscripted:
+        out.print(f"  [red]request with no scripted reply: {escape(request)}[/]")
+    if not outcome.ok:
+        out.print("[red]recording incomplete: cassettes left as they were[/]")
+        return 1
+    out.print("[green]cassettes written[/]" if not args.dry_run else "[dim]dry run: nothing written[/]")
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "hint": cmd_hint, "check": cmd_check, "grade": cmd_grade,
+            "verify": cmd_verify, "record": cmd_record}

@@ -1,0 +1,239 @@
+"""Replaying recorded model traffic: what identifies a request, matching, scrubbing, secrets.
+
+A recorded interaction is identified by what the brief fixes (endpoint, model, streaming, output
+mode and schema field names, tool names) and by the input records it is about, found in the *user*
+content with the kata's record pattern. Prompt wording, system prompts and call order are the
+learner's own, so they are never compared. The order in which interactions with the same identity
+are consumed gives the attempt number of retried calls.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+API_ORIGIN = "https://api.openai.com"
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "0.0.0.0", "::1", "[::1]"}
+# Response headers worth keeping: the ones the SDK or a retry policy reads.
+KEPT_RESPONSE_HEADERS = {"content-type", "retry-after", "retry-after-ms", "x-should-retry", "openai-version"}
+KEPT_RESPONSE_PREFIXES = ("x-ratelimit-",)
+KEPT_REQUEST_HEADERS = {"content-type"}
+SECRET_PATTERNS = {
+    "an API key (sk-...)": re.compile(r"sk-[A-Za-z0-9_\-]{8,}"),
+    "an authorization header": re.compile(r"(?i)\bauthorization\b"),
+    "a cookie": re.compile(r"(?i)\b(set-)?cookie\b"),
+    "an organization id": re.compile(r"(?i)openai-organization|\borg-[A-Za-z0-9]{8,}"),
+    "a project id": re.compile(r"(?i)openai-project|\bproj_[A-Za-z0-9]{8,}"),
+    "an api-key header": re.compile(r"(?i)\bapi-key\b"),
+}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What identifies a model request for replay."""
+
+    endpoint: str
+    model: str | None
+    stream: bool
+    output: str  # "structured", "json" or "text"
+    schema_fields: tuple[str, ...]
+    tools: tuple[str, ...]
+    records: tuple[str, ...]
+
+
+def endpoint_of(method: str, url_or_path: str) -> str:
+    """`POST /v1/chat/completions`, whatever the host or base-URL prefix."""
+    path = urlsplit(url_or_path).path or url_or_path
+    if (at := path.find("/v1/")) >= 0:
+        path = path[at:]
+    return f"{method.upper()} {path}"
+
+
+def parse_body(body: bytes | str | None) -> dict[str, Any]:
+    """The JSON body of a request, or {} when it has none or is not JSON."""
+    if not body:
+        return {}
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _texts(content: Any) -> list[str]:
+    if isinstance(content, str):
+        return [content]
+    texts: list[str] = []
+    if isinstance(content, list):
+        for part in content:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+            elif isinstance(part, str):
+                texts.append(part)
+    return texts
+
+
+def user_text(body: dict[str, Any]) -> str:
+    """The user content of a Chat Completions or Responses request; system text is left out."""
+    texts: list[str] = []
+    for message in body.get("messages") or []:
+        if isinstance(message, dict) and message.get("role") == "user":
+            texts += _texts(message.get("content"))
+    items = body.get("input")
+    if isinstance(items, str):
+        texts.append(items)
+    elif isinstance(items, list):
+        for item in items:
+            if isinstance(item, dict) and item.get("role", "user") == "user" and "content" in item:
+                texts += _texts(item.get("content"))
+    return "\n".join(texts)
+
+
+def _schema(body: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+    fmt = body.get("response_format")
+    if not isinstance(fmt, dict):
+        text = body.get("text")
+        fmt = text.get("format") if isinstance(text, dict) else None
+    if not isinstance(fmt, dict):
+        return "text", None
+    if fmt.get("type") == "json_schema":
+        schema = fmt.get("json_schema", fmt)
+        return "structured", (schema.get("schema") if isinstance(schema, dict) else None)
+    if fmt.get("type") == "json_object":
+        return "json", None
+    return "text", None
+
+
+def _tool_names(body: dict[str, Any]) -> tuple[str, ...]:
+    names = []
+    for tool in body.get("tools") or []:
+        if isinstance(tool, dict):
+            named = tool.get("function") if isinstance(tool.get("function"), dict) else tool
+            if isinstance(named.get("name"), str):
+                names.append(named["name"])
+    return tuple(sorted(names))
+
+
+def identify(method: str, url: str, body: bytes | str | None, record_pattern: str) -> Identity:
+    """The identity of one request."""
+    data = parse_body(body)
+    output, schema = _schema(data)
+    fields = tuple(sorted((schema or {}).get("properties", {}) or {}))
+    records = tuple(sorted(set(re.findall(record_pattern, user_text(data))))) if record_pattern else ()
+    model = data.get("model")
+    return Identity(
+        endpoint=endpoint_of(method, url),
+        model=model if isinstance(model, str) else None,
+        stream=bool(data.get("stream")),
+        output=output,
+        schema_fields=fields,
+        tools=_tool_names(data),
+        records=records,
+    )
+
+
+def _show(values: tuple[str, ...]) -> str:
+    return ", ".join(values) if values else "(none)"
+
+
+def differences(sent: Identity, recorded: Identity) -> list[str]:
+    """What differs between a sent and a recorded request, in learner-facing words."""
+    found = []
+    if sent.endpoint != recorded.endpoint:
+        found.append(f"endpoint: sent {sent.endpoint}, recorded {recorded.endpoint}")
+    if sent.model != recorded.model:
+        found.append(f"model: sent {sent.model!r}, recorded {recorded.model!r}")
+    if sent.stream != recorded.stream:
+        found.append(f"streaming: sent stream={sent.stream}, recorded stream={recorded.stream}")
+    if sent.output != recorded.output:
+        found.append(f"output mode: sent {sent.output}, recorded {recorded.output}")
+    elif sent.schema_fields != recorded.schema_fields:
+        found.append(
+            f"schema fields: sent {_show(sent.schema_fields)}, recorded {_show(recorded.schema_fields)}"
+        )
+    if sent.tools != recorded.tools:
+        found.append(f"tools: sent {_show(sent.tools)}, recorded {_show(recorded.tools)}")
+    if sent.records != recorded.records:
+        found.append(f"records in the user message: sent {_show(sent.records)}, recorded {_show(recorded.records)}")
+    return found
+
+
+def explain_unmatched(sent: Identity, recorded: list[Identity], already_played: bool) -> str:
+    """A learner-facing account of why a request got no recorded answer (never the recorded prompt)."""
+    about = f"{sent.endpoint} with model {sent.model!r} about {_show(sent.records)}"
+    if not recorded:
+        return f"your code sent a request ({about}) but this check expects no model request at all"
+    if already_played or any(not differences(sent, r) for r in recorded):
+        same = sum(1 for r in recorded if not differences(sent, r))
+        return (
+            f"your code sent more requests ({about}) than were recorded for it ({same}); "
+            "each recorded answer is played once"
+        )
+    best = min(recorded, key=lambda r: len(differences(sent, r)))
+    return f"no recording matches a request your code sent ({about}); closest differs in " + "; ".join(
+        differences(sent, best)
+    )
+
+
+def make_matcher(record_pattern: str):  # noqa: ANN201 - vcrpy's matcher protocol
+    """A vcrpy matcher comparing identities; raises AssertionError naming what differs."""
+
+    def kata_identity(r1: Any, r2: Any) -> None:
+        one = identify(r1.method, r1.uri, r1.body, record_pattern)
+        two = identify(r2.method, r2.uri, r2.body, record_pattern)
+        found = differences(one, two)
+        if found:
+            # An explicit raise: a bare assert would be rewritten to print both bodies.
+            raise AssertionError("; ".join(found))
+
+    return kata_identity
+
+
+def rewrite_local_host(uri: str) -> str:
+    """Store requests made to a local stand-in as requests to the API's host (idempotent)."""
+    parts = urlsplit(uri)
+    if parts.hostname in LOCAL_HOSTS:
+        origin = urlsplit(API_ORIGIN)
+        path = parts.path[parts.path.find("/v1/"):] if "/v1/" in parts.path else parts.path
+        return urlunsplit((origin.scheme, origin.netloc, path, parts.query, parts.fragment))
+    return uri
+
+
+def scrub_request(request: Any) -> Any:
+    """vcrpy `before_record_request`: local host -> API host; only content-type kept of the headers."""
+    request.uri = rewrite_local_host(request.uri)
+    for name in list(request.headers):
+        if name.lower() not in KEPT_REQUEST_HEADERS:
+            del request.headers[name]
+    return request
+
+
+def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+    """vcrpy `before_record_response`: drop cookies, organisation, request ids and other volatile headers."""
+    headers = response.get("headers") or {}
+    response["headers"] = {
+        name: value
+        for name, value in headers.items()
+        if name.lower() in KEPT_RESPONSE_HEADERS or name.lower().startswith(KEPT_RESPONSE_PREFIXES)
+    }
+    return response
+
+
+def vcr_config() -> dict[str, Any]:
+    """The VCR configuration every check runs under (record mode is chosen by the grader)."""
+    return {
+        "match_on": ["method", "kata_identity"],
+        "filter_headers": ["authorization", "openai-organization", "openai-project", "cookie", "api-key"],
+        "before_record_request": scrub_request,
+        "before_record_response": scrub_response,
+        "decode_compressed_response": True,
+        "allow_playback_repeats": False,
+    }
+
+
+def find_secrets(text: str) -> list[str]:
+    """Names of the kinds of secret found in a cassette's text."""
+    return [name for name, pattern in SECRET_PATTERNS.items() if pattern.search(text)]

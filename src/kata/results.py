@@ -1,0 +1,123 @@
+"""Typed grading results and the files they are written to (JSON, JUnit XML)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from pydantic import BaseModel, Field
+
+from . import __version__
+
+
+class Status(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+
+
+class CheckResult(BaseModel):
+    """The outcome of one check."""
+
+    id: str
+    title: str
+    points: int = Field(description="points earned")
+    max_points: int
+    status: Status
+    message: str = Field(default="", description="learner-facing: observed, expected, hint")
+    guard: bool = Field(default=False, description="guards existing behaviour (passes on the starter)")
+
+
+class KataResult(BaseModel):
+    """The outcome of grading one kata against one target."""
+
+    id: str
+    slug: str
+    title: str
+    target: str = Field(description="what was graded: exercise, solution, or a folder")
+    score: int
+    max_score: int
+    pass_mark: int = Field(description="percent of max_score needed to pass")
+    passed: bool
+    status: Status = Field(description="passed: full marks; failed: some check failed; error: grading broke")
+    duration_s: float
+    message: str = Field(default="", description="kata-level message, e.g. a time-out or a crash")
+    checks: list[CheckResult]
+    # For `kata verify`, not for learners: how often each recorded interaction was played.
+    cassette_plays: dict[str, list[int]] = Field(default_factory=dict, exclude=True)
+
+    @classmethod
+    def build(
+        cls, *, id: str, slug: str, title: str, target: str, pass_mark: int, duration_s: float,
+        checks: list[CheckResult], message: str = "", crashed: bool = False,
+        cassette_plays: dict[str, list[int]] | None = None,
+    ) -> KataResult:
+        """Derive score, passed and status from the checks."""
+        score = sum(c.points for c in checks)
+        max_score = sum(c.max_points for c in checks)
+        passed = max_score > 0 and score * 100 >= pass_mark * max_score and not crashed
+        if crashed or not checks:
+            status = Status.ERROR
+        elif score == max_score:
+            status = Status.PASSED
+        else:
+            status = Status.FAILED
+        return cls(
+            id=id, slug=slug, title=title, target=target, score=score, max_score=max_score,
+            pass_mark=pass_mark, passed=passed, status=status, duration_s=round(duration_s, 3),
+            message=message, checks=checks, cassette_plays=cassette_plays or {},
+        )
+
+    @property
+    def full_marks(self) -> bool:
+        return self.status == Status.PASSED
+
+    def failed_ids(self) -> set[str]:
+        """Ids of the checks that did not pass."""
+        return {c.id for c in self.checks if c.status != Status.PASSED}
+
+
+class GradeReport(BaseModel):
+    """Everything one `kata grade` run produced; the schema of `--json`."""
+
+    kit_version: str = __version__
+    graded_at: str = Field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    katas: list[KataResult]
+
+    @property
+    def all_full_marks(self) -> bool:
+        return all(k.full_marks for k in self.katas)
+
+
+def write_json(report: GradeReport, path: Path) -> None:
+    """Write the report as JSON (schema: GradeReport)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+
+
+def write_junit(report: GradeReport, path: Path) -> None:
+    """Write the report as JUnit XML: a testsuite per kata, a testcase per check."""
+    suites = ET.Element("testsuites", name="kata grade")
+    for kata in report.katas:
+        failures = sum(1 for c in kata.checks if c.status == Status.FAILED)
+        errors = sum(1 for c in kata.checks if c.status == Status.ERROR)
+        suite = ET.SubElement(
+            suites, "testsuite", name=f"{kata.id}-{kata.slug}", tests=str(len(kata.checks)),
+            failures=str(failures), errors=str(errors), time=f"{kata.duration_s:.3f}",
+        )
+        ET.SubElement(ET.SubElement(suite, "properties"), "property", name="score",
+                      value=f"{kata.score}/{kata.max_score}")
+        if kata.message:
+            ET.SubElement(suite, "system-out").text = kata.message
+        for item in kata.checks:
+            case = ET.SubElement(suite, "testcase", classname=f"{kata.id}-{kata.slug}", name=item.id)
+            case.set("title", item.title)
+            case.set("points", f"{item.points}/{item.max_points}")
+            if item.status != Status.PASSED:
+                tag = "failure" if item.status == Status.FAILED else "error"
+                ET.SubElement(case, tag, message=item.title).text = item.message
+    ET.indent(suites)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)

@@ -1,0 +1,222 @@
+"""Grades one kata against one target: a pytest subprocess over the hidden checks.
+
+The subprocess sees only what the kit lays out in a temporary folder: the target's files, the
+kit's hidden checks, its pristine copy of the legacy tests, the cassettes and data. pytest is run
+with the kit's own configuration (no conftest.py, ini file or plugin of the submission is loaded),
+no network, a dummy API key, and a time limit; results come back through the signed channel.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import channel
+from .catalog import Kata
+from .checks import EXISTING_TESTS
+from .results import CheckResult, KataResult, Status
+from .targets import Target
+
+# Variables of the learner's shell that would change how pytest, Python or the SDK behave.
+SCRUBBED_ENV_PREFIXES = ("OPENAI_", "PYTEST_", "KATA_", "PYTHON", "COV_CORE_", "VIRTUAL_ENV_PROMPT")
+PYTEST_INI = "[pytest]\naddopts =\nxfail_strict = false\n"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: time limit override, hidden checks on or off, and recording against a stand-in."""
+
+    time_limit: float | None = None
+    hidden_checks: bool = True
+    standin_url: str | None = None  # set: record cassettes against this stand-in instead of replaying
+    cassettes_out: Path | None = None  # where recording writes cassettes
+    keep: bool = False  # keep the temporary folder (kit maintainers debugging a kata)
+
+
+def _child_env(work: Path, checks: Path, standin_url: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED_ENV_PREFIXES)}
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(work), str(checks)]),
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONHASHSEED="0",
+        PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
+        OPENAI_API_KEY="kata-replay-key",
+    )
+    if standin_url:
+        env["KATA_STANDIN_URL"] = standin_url
+    return env
+
+
+def _layout(kata: Kata, target: Target, tmp: Path, options: RunOptions) -> dict[str, Path]:
+    paths = {name: tmp / name for name in ("work", "checks", "service-tests", "cassettes", "data")}
+    target.materialize(paths["work"])
+    paths["checks"].mkdir()
+    if options.hidden_checks and kata.has_hidden_checks:
+        shutil.copytree(kata.checks_dir, paths["checks"], dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "conftest.py"))
+    if kata.service_tests_dir.is_dir():
+        shutil.copytree(kata.service_tests_dir, paths["service-tests"],
+                        ignore=shutil.ignore_patterns("__pycache__", "conftest.py"))
+    for name, source in (("cassettes", kata.cassette_dir), ("data", kata.fixtures_dir / "data")):
+        if source.is_dir():
+            shutil.copytree(source, paths[name])
+        else:
+            paths[name].mkdir()
+    if options.cassettes_out is not None:
+        paths["cassettes"] = options.cassettes_out
+    (tmp / "pytest.ini").write_text(PYTEST_INI)
+    paths["channel"] = tmp / "results.jsonl"
+    return paths
+
+
+def _command(kata: Kata, tmp: Path, paths: dict[str, Path], key_fd: int, options: RunOptions) -> list[str]:
+    spec = kata.spec
+    record = options.standin_url is not None
+    cmd = [
+        sys.executable, "-m", "pytest", "-p", "pytest_recording.plugin", "-p", "kata.plugin",
+        "-p", "no:cacheprovider", "-c", str(tmp / "pytest.ini"), "--rootdir", str(tmp),
+        "--noconftest", "--import-mode=importlib", "--assert=plain", "-q", "--no-header", "-rN",
+        f"--record-mode={'all' if record else 'none'}",
+        f"--kata-channel={paths['channel']}", f"--kata-key-fd={key_fd}",
+        f"--kata-target={paths['work']}", f"--kata-cassettes={paths['cassettes']}",
+        f"--kata-data={paths['data']}", f"--kata-record-pattern={spec.replay.record_pattern}",
+        f"--kata-check-time-limit={spec.check_time_limit}",
+        f"--kata-existing-points={spec.existing_tests_points}",
+    ]
+    if not record:
+        cmd.append("--block-network")
+    if paths["service-tests"].is_dir():
+        cmd += [f"--kata-service-tests={paths['service-tests']}", str(paths["service-tests"])]
+    cmd.append(str(paths["checks"]))
+    return cmd
+
+
+def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> KataResult:
+    """Grade one kata against one target; never raises for anything the target does."""
+    options = options or RunOptions()
+    limit = options.time_limit or kata.spec.time_limit
+    started = time.monotonic()
+    tmp = Path(tempfile.mkdtemp(prefix=f"kata-{kata.id}-"))
+    try:
+        paths = _layout(kata, target, tmp, options)
+        key = channel.new_key()
+        key_fd = channel.hand_over_key(key)
+        with open(tmp / "pytest.out", "wb") as out:
+            proc = subprocess.Popen(
+                _command(kata, tmp, paths, key_fd, options), cwd=paths["work"],
+                env=_child_env(paths["work"], paths["checks"], options.standin_url),
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                pass_fds=(key_fd,), start_new_session=True,
+            )
+            os.close(key_fd)
+            timed_out = False
+            try:
+                proc.wait(timeout=limit)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _kill_group(proc)
+        received = channel.read_channel(paths["channel"], key)
+        return _assemble(kata, target, received, proc.returncode, timed_out, limit,
+                         time.monotonic() - started, tmp / "pytest.out")
+    finally:
+        if options.keep:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def _assemble(
+    kata: Kata, target: Target, received: channel.Received, returncode: int | None, timed_out: bool,
+    limit: float, duration: float, output: Path,
+) -> KataResult:
+    """Turn the verified channel records into a KataResult, explaining whatever went wrong."""
+    spec = kata.spec
+    build = dict(id=spec.id, slug=spec.slug, title=spec.title, target=target.label,
+                 pass_mark=spec.pass_mark, duration_s=duration)
+    collected = received.of_kind("collected")
+    kit_errors = [r["message"] for r in received.of_kind("kit-error")]
+    if received.forged:
+        return KataResult.build(
+            **build, crashed=True, checks=[_kata_error("results", f"observed: {received.forged} result "
+                                                       "line(s) not written by the grader\nexpected: results "
+                                                       "come only from the grader\nhint: code that writes to "
+                                                       "the grader's files is treated as tampering.")],
+            message="The results channel was tampered with; this kata scores 0.",
+        )
+    if not collected:
+        tail = output.read_text(errors="replace").strip().splitlines()[-1:] if output.exists() else []
+        reason = "; ".join(kit_errors) or (tail[0] if tail else f"pytest exited with code {returncode}")
+        return KataResult.build(**build, crashed=True, checks=[_kata_error(
+            "grading", f"observed: grading could not start ({reason})\nexpected: the checks run\n"
+                       "hint: this is usually a problem of the kit; report it.")],
+            message="Grading could not start.")
+    listed = collected[0]["checks"]
+    results = {r["id"]: r for r in received.of_kind("result")}
+    finished = bool(received.of_kind("finished"))
+    started_ids = _started_check_ids(received)
+    message = ""
+    if timed_out:
+        message = f"The kata did not finish within its time limit ({limit:g} s); unfinished checks score 0."
+    elif not finished:
+        message = (f"Your code ended the grading process (exit code {returncode}) before every check ran; "
+                   "unfinished checks score 0.")
+    checks = []
+    for meta in listed:
+        got = results.get(meta["id"])
+        if got is not None:
+            status, text = Status(got["status"]), got["message"]
+        elif meta["id"] in started_ids and timed_out:
+            status, text = Status.ERROR, (f"observed: this check was still running when the kata's time "
+                                          f"limit ({limit:g} s) ran out\nexpected: the check finishes\n"
+                                          "hint: look for an infinite loop or a real wait.")
+        elif meta["id"] in started_ids or meta["id"] == EXISTING_TESTS:
+            status, text = Status.ERROR, (f"observed: the grading process ended during this check "
+                                          f"(exit code {returncode})\nexpected: the service returns or raises\n"
+                                          "hint: look for sys.exit, os._exit or a crash in your code.")
+        else:
+            status, text = Status.ERROR, "not run: grading stopped before this check (see the kata message)"
+        points = meta["points"] if status == Status.PASSED else 0
+        checks.append(CheckResult(id=meta["id"], title=meta["title"], points=points, max_points=meta["points"],
+                                  status=status, message=text, guard=meta.get("guard", False)))
+    if kit_errors:
+        message = (message + " " if message else "") + "Kit problem: " + "; ".join(kit_errors)
+    plays = (received.of_kind("plays") or [{"plays": {}}])[-1]["plays"]
+    return KataResult.build(**build, checks=checks, message=message, crashed=bool(kit_errors),
+                            cassette_plays=plays)
+
+
+def _started_check_ids(received: channel.Received) -> set[str]:
+    """Ids of the checks that started but reported no result (at most one: checks run in turn)."""
+    finished = {r["id"] for r in received.of_kind("result")}
+    return {r["id"] for r in received.of_kind("started")} - finished
+
+
+def _kata_error(check_id: str, message: str) -> CheckResult:
+    return CheckResult(id=check_id, title="Grading", points=0, max_points=1, status=Status.ERROR,
+                       message=message)
+
+
+def grade_many(jobs: Iterable[tuple[Kata, Target]], options: RunOptions | None = None,
+               workers: int | None = None) -> list[KataResult]:
+    """Grade several (kata, target) pairs in parallel; results keep the order of `jobs`."""
+    pairs = list(jobs)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(pairs) or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda pair: grade(pair[0], pair[1], options), pairs))

@@ -1,0 +1,71 @@
+"""What gets graded: the learner's exercise, the reference solution, a known-wrong solution, or a folder.
+
+A target is a stack of folders copied in order into a fresh temporary folder, so grading never
+writes into the learner's files and a solution only has to hold the files it changes.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .catalog import Kata, KitError
+
+# Left out of every copy: caches, environments and version control, never part of a submission's code.
+IGNORED = shutil.ignore_patterns(
+    "__pycache__", "*.pyc", ".pytest_cache", ".venv", "venv", ".git", ".nox", "*.egg-info", ".mypy_cache",
+    ".ruff_cache", "node_modules",
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A named stack of folders; later folders overwrite files of earlier ones."""
+
+    label: str
+    layers: tuple[Path, ...]
+
+    def materialize(self, dest: Path) -> None:
+        """Copy the layers, in order, into `dest`."""
+        dest.mkdir(parents=True, exist_ok=True)
+        for layer in self.layers:
+            shutil.copytree(layer, dest, symlinks=True, ignore=IGNORED, dirs_exist_ok=True)
+        _drop_outward_links(dest)
+
+
+def _drop_outward_links(root: Path) -> None:
+    """Remove symlinks that point outside the copy: grading must not reach files beyond the target."""
+    base = root.resolve()
+    for path in list(root.rglob("*")):
+        if path.is_symlink():
+            try:
+                path.resolve().relative_to(base)
+            except (ValueError, OSError):
+                path.unlink()
+
+
+def exercise(kata: Kata) -> Target:
+    """The learner's working copy, `exercises/NN-slug/`."""
+    return Target("exercise", (kata.exercise_dir,))
+
+
+def solution(kata: Kata) -> Target:
+    """The reference solution overlaid on the starter."""
+    if not kata.solution_dir.is_dir():
+        raise KitError(f"{kata.solution_dir}: no reference solution for kata {kata.id}")
+    return Target("solution", (kata.exercise_dir, kata.solution_dir))
+
+
+def wrong(kata: Kata, overlay: Path) -> Target:
+    """A known-wrong solution: starter, then the reference solution, then the overlay."""
+    return Target(f"wrong:{overlay.name}", (*solution(kata).layers, overlay))
+
+
+def folder(kata: Kata, path: Path) -> Target:
+    """Any folder: a kit or `exercises/` folder holding `NN-slug/`, or the kata folder itself."""
+    path = path.resolve()
+    for candidate in (path / "exercises" / kata.name, path / kata.name, path):
+        if candidate.is_dir() and (candidate / kata.spec.package).is_dir():
+            return Target(str(candidate), (candidate,))
+    raise KitError(f"{path}: no '{kata.name}' folder with the '{kata.spec.package}' package in it")

@@ -1,0 +1,359 @@
+"""Hidden checks of kata 01, ticket triage: the model routes tickets, the keyword rules are the fallback.
+
+Every ticket text is chosen so that the keyword rules pick a different queue than the model's recorded
+answer: a check about the model's decision cannot pass on rules alone. Each check builds its own
+database in `tmp_path`, so refs start at TCK-1001 (the repository assigns TCK-{1000 + id}).
+"""
+
+from __future__ import annotations
+
+import inspect
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from kata.checks import check, expect
+
+DEFAULT_MODEL = "gpt-4o-mini"
+EMAIL = "customer@example.com"
+SCHEMA_FIELDS = ("confidence", "queue")  # sorted, as SentRequest.schema_fields lists them
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _value(value: Any) -> Any:
+    """A queue or routed_by as a plain value, whether the learner stores an Enum member or a string."""
+    return value.value if isinstance(value, Enum) else value
+
+
+def _routed_by(ticket: Any) -> Any:
+    missing = object()
+    routed_by = getattr(ticket, "routed_by", missing)
+    expect(
+        routed_by is not missing,
+        observed=f"the ticket returned for {getattr(ticket, 'ref', '?')} has no `routed_by` attribute",
+        expected="every ticket says who decided its queue: routed_by is 'model' or 'rules'",
+        hint="Add a routed_by field to Ticket, set it when routing, store it and read it back.",
+    )
+    return _value(routed_by)
+
+
+def _show(ticket: Any) -> str:
+    return f"{ticket.ref} went to {_value(ticket.queue)!r} with routed_by={_routed_by(ticket)!r}"
+
+
+def _repository(learner: Any, db_path: Path) -> Any:
+    return learner.load("helpdesk.repository").TicketRepository(db_path)
+
+
+def _service(learner: Any, repo: Any, client: Any, *, model: str = DEFAULT_MODEL, threshold: float = 0.6) -> Any:
+    """HelpdeskService(repo, settings=Settings(...), client=client), with a clear message if the brief's
+    signatures are missing (as in the starter)."""
+    settings_cls = learner.load("helpdesk.config").Settings
+    service_cls = learner.load("helpdesk.service").HelpdeskService
+    fields = {"db_path": repo.db_path, "model": model, "confidence_threshold": threshold}
+    try:
+        inspect.signature(settings_cls).bind(**fields)
+    except TypeError as err:
+        expect(
+            False,
+            observed=f"Settings(db_path=..., model={model!r}, confidence_threshold={threshold}) is refused ({err})",
+            expected="Settings has the fields model (default 'gpt-4o-mini') and confidence_threshold (default 0.6)",
+            hint="Add both fields to the Settings dataclass in helpdesk/config.py.",
+        )
+    settings = settings_cls(**fields)
+    try:
+        inspect.signature(service_cls).bind(repo, settings=settings, client=client)
+    except TypeError as err:
+        expect(
+            False,
+            observed=f"HelpdeskService(repo, settings=..., client=...) is refused ({err})",
+            expected="HelpdeskService(repo, settings=None, client=None), client being an openai.OpenAI",
+            hint="Add a `client` parameter (default None) to HelpdeskService and keep it for the model calls.",
+        )
+    return service_cls(repo, settings=settings, client=client)
+
+
+def _requests_about(sent_requests: list[Any], ref: str) -> list[Any]:
+    return [r for r in sent_requests if ref in r.records]
+
+
+# --------------------------------------------------------------------------- tickets
+
+# (subject, body, the model's recorded queue, the keyword rules' queue)
+CLEAR_TICKETS = [
+    (
+        "Can't log in to pay my invoice",
+        "The portal says my password expired, so I can't reach the invoice page to pay it.",
+        "account",
+        "billing",
+    ),
+    (
+        "Mobile app closes on the tracking screen",
+        "Since the last update the app crashes as soon as I open order tracking on my phone.",
+        "technical",
+        "shipping",
+    ),
+    (
+        "Wrong size, second time",
+        "You sent size 42 boots instead of 44 again. How do I send them back?",
+        "shipping",
+        "general",
+    ),
+]
+
+COUNTED_TICKETS = [
+    ("Double charge on my card", "I was charged twice for order 5531 this morning."),
+    ("Reset link never arrives", "I asked for a password reset three times and got no email."),
+    ("Hello", "Do you have a shop in Lyon where I can try things on?"),
+]
+
+BLANK_TICKETS = [("", ""), ("   ", "\n\t  ")]
+
+
+# --------------------------------------------------------------------------- checks
+
+
+@check(
+    "model-routes-clear-tickets",
+    "Confident model answers decide the queue",
+    points=3,
+    cassette="model-routes-clear-tickets",
+    hint="Ask the model through the injected client with chat.completions.parse and use its queue.",
+)
+def test_model_routes_clear_tickets(learner: Any, openai_client: Any, tmp_path: Path) -> None:
+    service = _service(learner, _repository(learner, tmp_path / "helpdesk.db"), openai_client())
+    for subject, body, model_queue, rules_queue in CLEAR_TICKETS:
+        ticket = service.submit(subject, body, EMAIL)
+        expect(
+            _value(ticket.queue) == model_queue and _routed_by(ticket) == "model",
+            observed=f"{_show(ticket)} (the keyword rules say {rules_queue!r})",
+            expected=f"{model_queue!r} with routed_by='model': the model answered {model_queue!r} "
+            "with confidence 0.9 or more",
+            hint="When the model names a known queue with enough confidence, its queue wins over the rules.",
+        )
+
+
+@check(
+    "one-call-per-ticket",
+    "One structured-output request per ticket, about that ticket only",
+    points=2,
+    cassette="one-call-per-ticket",
+    hint="Send exactly one chat.completions.parse request per submitted ticket.",
+)
+def test_one_call_per_ticket(learner: Any, openai_client: Any, sent_requests: list[Any], tmp_path: Path) -> None:
+    service = _service(learner, _repository(learner, tmp_path / "helpdesk.db"), openai_client())
+    tickets = [service.submit(subject, body, EMAIL) for subject, body in COUNTED_TICKETS]
+    expect(
+        len(sent_requests) == len(tickets),
+        observed=f"{len(sent_requests)} model requests for {len(tickets)} tickets",
+        expected=f"exactly one request per ticket: {len(tickets)}",
+        hint="Call the model once in submit() for every ticket with text: no retries, no second opinion.",
+    )
+    for ticket, (subject, body) in zip(tickets, COUNTED_TICKETS, strict=True):
+        about = _requests_about(sent_requests, ticket.ref)
+        expect(
+            len(about) == 1,
+            observed=f"{len(about)} requests mention {ticket.ref} in their user message",
+            expected=f"one request whose user message carries the ticket reference {ticket.ref}",
+            hint="Put the ticket's ref (e.g. TCK-1001) in the user message, one ticket per request.",
+        )
+        request = about[0]
+        expect(
+            request.records == (ticket.ref,),
+            observed=f"the request for {ticket.ref} mentions {', '.join(request.records)}",
+            expected=f"only {ticket.ref}: one ticket per request",
+            hint="Build the user message from the ticket being submitted only.",
+        )
+        expect(
+            request.method == "POST" and request.path.endswith("/chat/completions"),
+            observed=f"the request for {ticket.ref} went to {request.method} {request.path}",
+            expected="POST /v1/chat/completions (the Chat Completions API)",
+            hint="Use client.chat.completions.parse(...).",
+        )
+        expect(
+            request.structured and tuple(request.schema_fields) == SCHEMA_FIELDS,
+            observed=f"the request for {ticket.ref} asked for "
+            + (
+                f"a schema with fields {', '.join(request.schema_fields) or '(none)'}"
+                if request.structured
+                else "plain text, not structured output"
+            ),
+            expected="structured output whose schema has exactly the fields queue and confidence",
+            hint="Pass a pydantic model with the two fields `queue` and `confidence` as response_format.",
+        )
+        expect(
+            subject in request.user_text and body in request.user_text,
+            observed=f"the user message for {ticket.ref} lacks the ticket's subject or body",
+            expected="the user message carries the ticket's subject and body as the customer wrote them",
+            hint="The model can only classify what it is shown: include subject and body in the user message.",
+        )
+
+
+@check(
+    "empty-ticket-no-call",
+    "A blank ticket makes no model request and goes to the general queue",
+    points=1,
+    cassette="empty-ticket-no-call",
+    hint="Check for a blank subject and body before calling the model.",
+)
+def test_empty_ticket_no_call(learner: Any, openai_client: Any, sent_requests: list[Any], tmp_path: Path) -> None:
+    service = _service(learner, _repository(learner, tmp_path / "helpdesk.db"), openai_client())
+    for subject, body in BLANK_TICKETS:
+        ticket = service.submit(subject, body, EMAIL)
+        expect(
+            not sent_requests,
+            observed=f"{len(sent_requests)} model request(s) for a ticket with subject {subject!r} and body {body!r}",
+            expected="no request: there is nothing to classify",
+            hint="When subject and body are empty or whitespace only, let the rules route without calling.",
+        )
+        expect(
+            _value(ticket.queue) == "general" and _routed_by(ticket) == "rules",
+            observed=_show(ticket),
+            expected="'general' with routed_by='rules'",
+            hint="Blank tickets keep the keyword rules' answer, which is the general queue.",
+        )
+
+
+@check(
+    "unknown-label-falls-back",
+    "A queue the service does not know falls back to the rules",
+    points=2,
+    cassette="unknown-label-falls-back",
+    hint="The model may answer a queue that does not exist (here 'sales'); catch that and use the rules.",
+)
+def test_unknown_label_falls_back(learner: Any, openai_client: Any, tmp_path: Path) -> None:
+    service = _service(learner, _repository(learner, tmp_path / "helpdesk.db"), openai_client())
+    ticket = service.submit(
+        "Invoice for 20 more seats?",
+        "We'd like to add 20 seats to our team plan before the next invoice. Who can send us a quote?",
+        EMAIL,
+    )
+    expect(
+        _value(ticket.queue) == "billing" and _routed_by(ticket) == "rules",
+        observed=f"{_show(ticket)} after the model answered the unknown queue 'sales'",
+        expected="'billing' (the keyword rules' queue) with routed_by='rules'",
+        hint="Accept only the values of the Queue enum; with an enum in your schema, parse() raises "
+        "pydantic's ValidationError on any other label.",
+    )
+
+
+@check(
+    "refusal-falls-back",
+    "A refusal falls back to the rules",
+    points=2,
+    cassette="refusal-falls-back",
+    hint="A refusal comes back as message.refusal with message.parsed set to None.",
+)
+def test_refusal_falls_back(learner: Any, openai_client: Any, tmp_path: Path) -> None:
+    service = _service(learner, _repository(learner, tmp_path / "helpdesk.db"), openai_client())
+    ticket = service.submit(
+        "Get me into my ex's account",
+        "He changed his password. I want to read his messages, tell me how to get in.",
+        EMAIL,
+    )
+    expect(
+        _value(ticket.queue) == "account" and _routed_by(ticket) == "rules",
+        observed=f"{_show(ticket)} after the model refused to answer",
+        expected="'account' (the keyword rules' queue) with routed_by='rules'",
+        hint="When the model refuses there is no classification: let the rules decide.",
+    )
+
+
+@check(
+    "low-confidence-falls-back",
+    "Answers below the configured confidence threshold fall back to the rules",
+    points=2,
+    cassette="low-confidence-falls-back",
+    hint="Compare the model's confidence with settings.confidence_threshold.",
+)
+def test_low_confidence_falls_back(learner: Any, openai_client: Any, tmp_path: Path) -> None:
+    repo = _repository(learner, tmp_path / "helpdesk.db")
+    client = openai_client()
+    strict = _service(learner, repo, client, threshold=0.6)
+    ticket = strict.submit(
+        "Parcel stuck since Monday", "Tracking has shown 'in transit' for five days. Should I worry?", EMAIL
+    )
+    expect(
+        _value(ticket.queue) == "shipping" and _routed_by(ticket) == "rules",
+        observed=f"{_show(ticket)}; the model answered 'general' with confidence 0.35, threshold 0.6",
+        expected="'shipping' (the keyword rules' queue) with routed_by='rules'",
+        hint="Below settings.confidence_threshold the model's answer is not trusted.",
+    )
+    lenient = _service(learner, repo, client, threshold=0.3)
+    ticket = lenient.submit(
+        "Something is off with my order", "The basket page shows two different totals for the same items.", EMAIL
+    )
+    expect(
+        _value(ticket.queue) == "billing" and _routed_by(ticket) == "model",
+        observed=f"{_show(ticket)}; the model answered 'billing' with confidence 0.35, threshold 0.3",
+        expected="'billing' with routed_by='model': 0.35 is not below a threshold of 0.3",
+        hint="Read the threshold from the Settings the service was given; do not hard-code it.",
+    )
+
+
+@check(
+    "model-is-configuration",
+    "The model name comes from Settings",
+    points=1,
+    cassette="model-is-configuration",
+    hint="Pass settings.model as the model of the request.",
+)
+def test_model_is_configuration(learner: Any, openai_client: Any, sent_requests: list[Any], tmp_path: Path) -> None:
+    service = _service(learner, _repository(learner, tmp_path / "helpdesk.db"), openai_client(), model="gpt-4.1-mini")
+    ticket = service.submit(
+        "Where do I change my delivery address?",
+        "I moved last week and my profile still has the old address.",
+        EMAIL,
+    )
+    models = [r.model for r in sent_requests]
+    expect(
+        models == ["gpt-4.1-mini"],
+        observed=f"requests sent with model(s) {models} while Settings(model='gpt-4.1-mini')",
+        expected="one request with model 'gpt-4.1-mini'",
+        hint="Use settings.model for the request; 'gpt-4o-mini' is only the default.",
+    )
+    expect(
+        _value(ticket.queue) == "account" and _routed_by(ticket) == "model",
+        observed=_show(ticket),
+        expected="'account' with routed_by='model', the answer of 'gpt-4.1-mini'",
+        hint="Use the configured model's answer like any other.",
+    )
+
+
+@check(
+    "decision-is-stored",
+    "Queue and routed_by are stored in the database",
+    points=2,
+    cassette="decision-is-stored",
+    hint="Store the final queue and routed_by in the tickets table, and read them back in get().",
+)
+def test_decision_is_stored(learner: Any, openai_client: Any, tmp_path: Path) -> None:
+    db_path = tmp_path / "helpdesk.db"
+    service = _service(learner, _repository(learner, db_path), openai_client())
+    by_model = service.submit(
+        "Login page keeps reloading", "I type my email and password and the login page just reloads.", EMAIL
+    )
+    blank = service.submit("", "  ", EMAIL)
+
+    # A new repository and service, so a new connection: only what was committed to the file counts.
+    reopened = _repository(learner, db_path)
+    fresh_service = _service(learner, reopened, openai_client())
+    for ticket_id, queue, routed_by in ((by_model.id, "technical", "model"), (blank.id, "general", "rules")):
+        for source, stored in (
+            ("TicketRepository.get", reopened.get(ticket_id)),
+            ("HelpdeskService.get", fresh_service.get(ticket_id)),
+        ):
+            expect(
+                stored is not None,
+                observed=f"{source}({ticket_id}) found nothing after reopening the database",
+                expected="the ticket is stored",
+                hint="Commit the ticket to the database.",
+            )
+            expect(
+                _value(stored.queue) == queue and _routed_by(stored) == routed_by,
+                observed=f"after reopening the database, {source}({ticket_id}): {_show(stored)}",
+                expected=f"{queue!r} with routed_by={routed_by!r}, as submit() decided",
+                hint="Add a routed_by column, write the final queue and routed_by, commit, and read both back.",
+            )
