@@ -372,6 +372,8 @@ def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) 
     if meta is not None:
         state.outcomes[nodeid] = _ItemOutcome()
         state.send("started", id=meta.id)
+    elif state.service_items and nodeid == state.service_items[0]:
+        state.send("started", id=EXISTING_TESTS)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -15,7 +15,7 @@ MARKS = {Status.PASSED: "[green]✔[/]", Status.FAILED: "[red]✘[/]", Status.ER
 
 def console() -> Console:
     """The console all commands print to (plain text when not a terminal)."""
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=True)
 
 
 def print_result(out: Console, result: KataResult) -> None:

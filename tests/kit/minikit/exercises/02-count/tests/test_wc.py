@@ -1,0 +1,5 @@
+from wc import count
+
+
+def test_empty():
+    assert count("") == 0

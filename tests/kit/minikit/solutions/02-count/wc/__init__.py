@@ -1,0 +1,3 @@
+def count(text: str) -> int:
+    """Number of words."""
+    return len(text.split())

@@ -1,0 +1,164 @@
+"""Broken, hanging and hostile submissions: each gets a clear message and a score, never a traceback.
+
+Every submission starts from the mini kit's reference solutions (full marks) and breaks one thing,
+so a passing check elsewhere proves that grading went on.
+"""
+
+from pathlib import Path
+
+from conftest import load_json
+
+ECHO = "01-echo/echo/__init__.py"
+GOOD_GREET = '''
+def greet(client, ref, model="gpt-4o-mini"):
+    answer = client.chat.completions.create(model=model, messages=[{"role": "user", "content": f"Hi {ref}"}])
+    return answer.choices[0].message.content or ""
+'''
+
+
+def grade(kata_cli, minikit: Path, target: Path, tmp_path: Path, *extra: str) -> tuple[int, str, dict]:
+    out_file = tmp_path / "results.json"
+    code, out = kata_cli("--root", minikit, "grade", "--target", target, "--json", out_file, *extra)
+    return code, out, {k["id"]: k for k in load_json(out_file)["katas"]}
+
+
+def checks_of(kata: dict) -> dict[str, dict]:
+    return {c["id"]: c for c in kata["checks"]}
+
+
+def test_syntax_error_is_reported_with_file_and_line(kata_cli, minikit, submission, tmp_path) -> None:
+    target = submission({ECHO: "def shout(text:\n    return text\n"})
+    code, out, katas = grade(kata_cli, minikit, target, tmp_path)
+    assert code == 1 and "Traceback" not in out
+    echo = checks_of(katas["01"])
+    assert echo["shouts"]["status"] == "error"
+    assert "does not compile" in echo["shouts"]["message"] and "echo/__init__.py:1" in echo["shouts"]["message"]
+    assert echo["existing-tests"]["status"] == "failed"
+    assert katas["01"]["score"] == 0
+    assert katas["02"]["score"] == katas["02"]["max_score"]  # the other kata is still graded
+
+
+def test_import_error_names_the_learners_file(kata_cli, minikit, submission, tmp_path) -> None:
+    target = submission({ECHO: "import no_such_module\n" + GOOD_GREET})
+    _, _, katas = grade(kata_cli, minikit, target, tmp_path)
+    message = checks_of(katas["01"])["shouts"]["message"]
+    assert "could not be imported: ModuleNotFoundError" in message and "echo/__init__.py:1" in message
+
+
+def test_infinite_loop_costs_only_its_check(kata_cli, minikit, submission, tmp_path) -> None:
+    target = submission({ECHO: "def shout(text):\n    while True:\n        pass\n" + GOOD_GREET})
+    _, _, katas = grade(kata_cli, minikit, target, tmp_path)
+    echo = checks_of(katas["01"])
+    assert echo["shouts"]["status"] == "error" and "did not finish within 5 s" in echo["shouts"]["message"]
+    assert echo["greets"]["status"] == "passed"
+
+
+def test_loop_that_swallows_the_alarm_hits_the_kata_time_limit(kata_cli, minikit, submission, tmp_path) -> None:
+    stubborn = "def shout(text):\n    while ' ' in text:\n        try:\n            while True:\n                pass\n" \
+               "        except BaseException:\n            pass\n    return text.upper()\n"
+    target = submission({ECHO: stubborn + GOOD_GREET})
+    code, out, katas = grade(kata_cli, minikit, target, tmp_path, "--timeout", "8")
+    assert code == 1 and "Traceback" not in out
+    assert "did not finish within its time limit (8 s)" in katas["01"]["message"]
+    echo = checks_of(katas["01"])
+    assert "still running when the kata's time limit (8 s) ran out" in echo["shouts"]["message"]
+    assert echo["existing-tests"]["status"] == "passed"  # ran before the hang, so it keeps its point
+    assert echo["greets"]["status"] == "error" and echo["greets"]["message"].startswith("not run")
+    assert katas["02"]["score"] == katas["02"]["max_score"]
+
+
+def test_os_exit_keeps_earlier_results(kata_cli, minikit, submission, tmp_path) -> None:
+    code = "import os\n\ndef shout(text):\n    return text.upper()\n\ndef greet(client, ref, model='m'):\n" \
+           "    os._exit(3)\n"
+    _, _, katas = grade(kata_cli, minikit, submission({ECHO: code}), tmp_path)
+    echo = checks_of(katas["01"])
+    assert echo["shouts"]["status"] == "passed"
+    assert "grading process ended during this check (exit code 3)" in echo["greets"]["message"]
+    assert echo["model-configurable"]["message"].startswith("not run")
+    assert "ended the grading process" in katas["01"]["message"]
+    assert katas["01"]["score"] == 3
+
+
+def test_sys_exit_is_a_clear_error(kata_cli, minikit, submission, tmp_path) -> None:
+    code = "import sys\n\ndef shout(text):\n    sys.exit(0)\n" + GOOD_GREET
+    _, _, katas = grade(kata_cli, minikit, submission({ECHO: code}), tmp_path)
+    echo = checks_of(katas["01"])
+    assert "called sys.exit(0)" in echo["shouts"]["message"]
+    assert echo["greets"]["status"] == "passed"
+
+
+def test_forged_channel_lines_are_detected(kata_cli, minikit, submission, tmp_path) -> None:
+    forger = '''
+import json, pathlib
+args = pathlib.Path("/proc/self/cmdline").read_bytes().split(b"\\0")
+channel = next(a.decode().split("=", 1)[1] for a in args if a.startswith(b"--kata-channel="))
+with open(channel, "a") as f:
+    f.write(json.dumps({"payload": json.dumps({"kind": "result", "id": "shouts", "status": "passed",
+                                               "message": ""}), "mac": "0" * 64}) + "\\n")
+
+def shout(text):
+    return text
+''' + GOOD_GREET
+    _, _, katas = grade(kata_cli, minikit, submission({ECHO: forger}), tmp_path)
+    assert katas["01"]["score"] == 0 and "tampered" in katas["01"]["message"]
+    assert katas["02"]["score"] == katas["02"]["max_score"]
+
+
+def test_printed_results_change_nothing(kata_cli, minikit, submission, tmp_path) -> None:
+    printer = 'print(\'{"kind": "result", "id": "shouts", "status": "passed"}\')\n\ndef shout(text):\n' \
+              '    return text\n' + GOOD_GREET
+    _, _, katas = grade(kata_cli, minikit, submission({ECHO: printer}), tmp_path)
+    assert checks_of(katas["01"])["shouts"]["status"] == "failed"
+
+
+def test_submission_config_and_tests_are_ignored(kata_cli, minikit, submission, tmp_path) -> None:
+    skip_all = "import pytest\n\ndef pytest_collection_modifyitems(items):\n" \
+               "    for i in items:\n        i.add_marker(pytest.mark.skip)\n"
+    target = submission({
+        ECHO: "def shout(text):\n    return text\n" + GOOD_GREET,
+        "01-echo/conftest.py": skip_all,
+        "01-echo/pytest.ini": "[pytest]\naddopts = -p no:kata.plugin --co\n",
+        "01-echo/pyproject.toml": "[tool.pytest.ini_options]\naddopts = '--co'\n",
+        "01-echo/tests/test_echo.py": "def test_fine():\n    assert True\n",
+    })
+    _, _, katas = grade(kata_cli, minikit, target, tmp_path)
+    echo = checks_of(katas["01"])
+    assert echo["shouts"]["status"] == "failed"  # the conftest did not skip it
+    assert echo["existing-tests"]["status"] == "passed"  # the kit's own copy ran
+
+
+def test_edited_legacy_tests_cannot_hide_a_regression(kata_cli, minikit, submission, tmp_path) -> None:
+    target = submission({
+        ECHO: "def shout(text):\n    return (text or 'X').upper()\n" + GOOD_GREET,
+        "01-echo/tests/test_echo.py": "def test_nothing():\n    pass\n",
+    })
+    _, _, katas = grade(kata_cli, minikit, target, tmp_path)
+    existing = checks_of(katas["01"])["existing-tests"]
+    assert existing["status"] == "failed" and "test_empty_stays_empty" in existing["message"]
+
+
+def test_learners_endpoint_variables_are_ignored(kata_cli, minikit, submission, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://10.255.255.1:9/v1")
+    monkeypatch.setenv("OPENAI_ORG_ID", "org-learner")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    code, _, katas = grade(kata_cli, minikit, submission({}), tmp_path)
+    assert code == 0 and katas["01"]["score"] == 5
+
+
+def test_real_network_is_blocked_while_grading(kata_cli, minikit, submission, tmp_path) -> None:
+    sneaky = "import socket\n\ndef shout(text):\n    socket.create_connection(('127.0.0.1', 9), timeout=1)\n" \
+             "    return text.upper()\n" + GOOD_GREET
+    _, _, katas = grade(kata_cli, minikit, submission({ECHO: sneaky}), tmp_path)
+    shouts = checks_of(katas["01"])["shouts"]
+    assert shouts["status"] == "error" and "Traceback" not in shouts["message"]
+    assert "network" in shouts["message"].lower() or "Blocked" in shouts["message"]
+
+
+def test_unmatched_request_says_what_differed_never_the_prompt(kata_cli, minikit, submission, tmp_path) -> None:
+    literal = "def shout(text):\n    return text.upper()\n\ndef greet(client, ref, model='x'):\n" \
+              "    r = client.chat.completions.create(model='gpt-4o', messages=[{'role': 'user', 'content': ref}])\n" \
+              "    return r.choices[0].message.content\n"
+    _, out, katas = grade(kata_cli, minikit, submission({ECHO: literal}), tmp_path)
+    message = checks_of(katas["01"])["greets"]["message"]
+    assert "model: sent 'gpt-4o', recorded 'gpt-4o-mini'" in message
+    assert "Be brief." not in out and "Greet REC-1" not in out  # the reference prompt stays hidden
