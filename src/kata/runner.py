@@ -84,7 +84,8 @@ def _command(kata: Kata, tmp: Path, paths: dict[str, Path], key_fd: int, options
     cmd = [
         sys.executable, "-m", "pytest", "-p", "pytest_recording.plugin", "-p", "kata.plugin",
         "-p", "no:cacheprovider", "-c", str(tmp / "pytest.ini"), "--rootdir", str(tmp),
-        "--noconftest", "--continue-on-collection-errors", "--import-mode=importlib", "--assert=plain", "-q", "--no-header", "-rN",
+        "--noconftest", "--continue-on-collection-errors", "--import-mode=importlib", "--assert=plain",
+        "-q", "--no-header", "-rN",
         f"--record-mode={'all' if record else 'none'}",
         f"--kata-channel={paths['channel']}", f"--kata-key-fd={key_fd}",
         f"--kata-target={paths['work']}", f"--kata-cassettes={paths['cassettes']}",

@@ -91,13 +91,13 @@ def static_problems(kata: Kata) -> list[str]:
 def judge_starter(result: KataResult) -> list[str]:
     found = []
     if result.passed:
-        found.append(f"starter reaches the pass mark ({result.score}/{result.max_score})")
+        found.append(f"reaches the pass mark ({result.score}/{result.max_score})")
     for item in result.checks:
         if item.guard and item.status != Status.PASSED:
             what = "the legacy tests fail" if item.id == EXISTING_TESTS else f"guard check {item.id} fails"
-            found.append(f"on the starter {what}: {item.message.splitlines()[0] if item.message else ''}")
+            found.append(f"{what}: {item.message.splitlines()[0] if item.message else ''}")
         if not item.guard and item.status == Status.PASSED:
-            found.append(f"check {item.id} passes on the starter (a check that cannot fail is a defect)")
+            found.append(f"check {item.id} passes (a check that cannot fail on the starter is a defect)")
     return found
 
 
@@ -107,7 +107,7 @@ def judge_solution(result: KataResult) -> list[str]:
     failing = ", ".join(sorted(result.failed_ids()))
     first = next((c for c in result.checks if c.status != Status.PASSED), None)
     detail = f": {first.message.splitlines()[0]}" if first and first.message else ""
-    return [f"solution scores {result.score}/{result.max_score}; failing: {failing}{detail}"
+    return [f"scores {result.score}/{result.max_score}; failing: {failing}{detail}"
             + (f" ({result.message})" if result.message else "")]
 
 
@@ -165,13 +165,13 @@ def verify(katas: list[Kata], workers: int | None = None) -> list[KataVerdict]:
             found = []
             unknown = set(wrong.fails) - ids
             if unknown:
-                found.append(f"{label} declares unknown checks: {', '.join(sorted(unknown))}")
+                found.append(f"declares unknown checks: {', '.join(sorted(unknown))}")
             if failed != set(wrong.fails):
-                found.append(f"{label} should fail exactly {sorted(wrong.fails)} but fails {sorted(failed)}")
+                found.append(f"should fail exactly {sorted(wrong.fails)} but fails {sorted(failed)}")
             verdict.proved.append(f"{label}: fails {', '.join(sorted(failed))}")
         if result.status == Status.ERROR and result.message and label != "starter":
-            found.append(f"{label}: {result.message}")
-        verdict.problems += [f"{label}: {p}" if not p.startswith(label) else p for p in found]
+            found.append(result.message)
+        verdict.problems += [f"{label}: {p}" for p in found]
     for kata in katas:
         verdict = verdicts[kata.id]
         sets = check_sets[kata.id]

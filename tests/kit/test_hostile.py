@@ -54,8 +54,10 @@ def test_infinite_loop_costs_only_its_check(kata_cli, minikit, submission, tmp_p
 
 
 def test_loop_that_swallows_the_alarm_hits_the_kata_time_limit(kata_cli, minikit, submission, tmp_path) -> None:
-    stubborn = "def shout(text):\n    while ' ' in text:\n        try:\n            while True:\n                pass\n" \
-               "        except BaseException:\n            pass\n    return text.upper()\n"
+    stubborn = (
+        "def shout(text):\n    while ' ' in text:\n        try:\n            while True:\n                pass\n"
+        "        except BaseException:\n            pass\n    return text.upper()\n"
+    )
     target = submission({ECHO: stubborn + GOOD_GREET})
     code, out, katas = grade(kata_cli, minikit, target, tmp_path, "--timeout", "8")
     assert code == 1 and "Traceback" not in out

@@ -335,12 +335,16 @@ def test_decision_is_stored(learner: Any, openai_client: Any, tmp_path: Path) ->
     by_model = service.submit(
         "Login page keeps reloading", "I type my email and password and the login page just reloads.", EMAIL
     )
-    blank = service.submit("", "  ", EMAIL)
+    by_rules = service.submit(
+        "Password reset mail lands in spam",
+        "Found it in my spam folder after an hour. Can you make it come faster?",
+        EMAIL,
+    )
 
     # A new repository and service, so a new connection: only what was committed to the file counts.
     reopened = _repository(learner, db_path)
     fresh_service = _service(learner, reopened, openai_client())
-    for ticket_id, queue, routed_by in ((by_model.id, "technical", "model"), (blank.id, "general", "rules")):
+    for ticket_id, queue, routed_by in ((by_model.id, "technical", "model"), (by_rules.id, "account", "rules")):
         for source, stored in (
             ("TicketRepository.get", reopened.get(ticket_id)),
             ("HelpdeskService.get", fresh_service.get(ticket_id)),

@@ -65,7 +65,8 @@ class ModelClassifier:
             return None
 
         message = completion.choices[0].message
-        return message.parsed  # type: ignore[return-value]
+        parsed = message.parsed
+        return Classification(queue=parsed.queue, confidence=parsed.confidence)  # type: ignore[union-attr]
 
 
 def _user_message(ticket: Ticket) -> str:

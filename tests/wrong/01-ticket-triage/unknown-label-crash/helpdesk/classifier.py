@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import openai
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from helpdesk.models import Queue, Ticket
 

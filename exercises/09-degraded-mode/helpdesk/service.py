@@ -61,7 +61,7 @@ class HelpdeskService:
     def _route_by_model(self, classifier: ModelClassifier, ticket: Ticket) -> None:
         """Let the model's answer decide the queue when it is usable and confident enough."""
         answer = classifier.classify(ticket)
-        if ticket.id is None:
+        if answer is None or ticket.id is None:
             return
         if answer.confidence < self.settings.confidence_threshold:
             log.info(

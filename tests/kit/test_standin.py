@@ -1,0 +1,43 @@
+"""Recording against the scripted stand-in is reproducible byte for byte and leaves no secret."""
+
+import shutil
+from pathlib import Path
+
+from kata import record
+from kata.catalog import Catalog
+from kata.replay import find_secrets
+
+
+def test_re_recording_reproduces_the_cassettes_byte_for_byte(minikit: Path) -> None:
+    kata = Catalog(minikit).get("01")
+    before = {p.name: p.read_bytes() for p in kata.cassette_dir.glob("*.yaml")}
+    shutil.rmtree(kata.cassette_dir)
+    outcome = record.record_with_standin(kata)
+    assert outcome.ok, outcome
+    after = {p.name: p.read_bytes() for p in kata.cassette_dir.glob("*.yaml")}
+    assert after == before
+    assert all(not find_secrets(text.decode()) for text in after.values())
+
+
+def test_recording_reports_changes_and_unscripted_requests(minikit: Path) -> None:
+    kata = Catalog(minikit).get("01")
+    script = kata.fixtures_dir / "standin.toml"
+    script.write_text(script.read_text().replace('content = "Hello, REC-1!"', 'content = "Hey, REC-1!"'))
+    outcome = record.record_with_standin(kata, write=False)
+    assert outcome.result.failed_ids() == {"greets"}  # the solution now sees another answer
+    assert not outcome.ok
+    script.write_text(script.read_text().replace('record = "REC-2"', 'record = "REC-3"'))
+    outcome = record.record_with_standin(kata, write=False)
+    assert outcome.unscripted == ["cassette 'model-configurable', record 'REC-2', attempt 1"]
+    assert outcome.unused_replies == ["cassette 'model-configurable', record 'REC-3'"]
+
+
+def test_a_changed_answer_shows_in_the_diff_summary(minikit: Path, tmp_path: Path) -> None:
+    kata = Catalog(minikit).get("01")
+    old = tmp_path / "old"
+    shutil.copytree(kata.cassette_dir, old)
+    greets = old / "greets.yaml"
+    greets.write_text(greets.read_text().replace("Hello", "Howdy"))
+    (old / "gone.yaml").write_text("interactions: []\nversion: 1\n")
+    assert record.diff_summary(old, kata.cassette_dir) == [
+        "removed  gone.yaml (0 interactions)", "changed  greets.yaml (1 -> 1 interactions)"]

@@ -1,0 +1,105 @@
+"""`kata verify` passes on a sound kit and names the failing item when any condition is broken."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kata import verify
+from kata.catalog import Catalog
+
+ECHO_CHECKS = "tests/checks/01-echo/test_echo.py"
+
+
+def problems(root: Path, kata_id: str = "01") -> list[str]:
+    catalog = Catalog(root)
+    (verdict,) = verify.verify([catalog.get(kata_id)])
+    return verdict.problems
+
+
+def test_a_sound_kit_is_proven(minikit: Path, kata_cli) -> None:
+    code, out = kata_cli("--root", minikit, "verify")
+    assert code == 0, out
+    assert "verify: all 2 katas proven" in out
+    assert "wrong/literal-model: fails model-configurable" in out
+
+
+def test_a_check_that_passes_on_the_starter_is_a_defect(minikit: Path) -> None:
+    starter = minikit / "exercises/01-echo/echo/__init__.py"
+    starter.write_text(starter.read_text().replace("return text\n", "return text.upper()\n", 1))
+    found = problems(minikit)
+    assert any("starter: check shouts passes" in p for p in found), found
+
+
+def test_a_failing_solution_is_named(minikit: Path) -> None:
+    solution = minikit / "solutions/01-echo/echo/__init__.py"
+    solution.write_text(solution.read_text().replace("text.upper()", "text.lower()"))
+    found = problems(minikit)
+    assert any(p.startswith("solution: scores 3/5; failing: shouts") for p in found), found
+
+
+def test_a_wrong_solution_must_fail_exactly_what_it_declares(minikit: Path) -> None:
+    (minikit / "tests/wrong/01-echo/no-shout/wrong.toml").write_text(
+        'description = "Forgets to shout"\nfails = ["shouts", "greets"]\n')
+    found = problems(minikit)
+    assert any("wrong/no-shout: should fail exactly ['greets', 'shouts'] but fails ['shouts']" in p for p in found)
+
+
+def test_every_check_must_be_failed_by_some_wrong_solution(minikit: Path) -> None:
+    shutil.rmtree(minikit / "tests/wrong/01-echo/literal-model")
+    breaks = minikit / "tests/wrong/01-echo/breaks-legacy"
+    shutil.copy(minikit / "solutions/01-echo/echo/__init__.py", breaks / "echo/__init__.py")
+    code = (breaks / "echo/__init__.py").read_text().replace("return text.upper()", "return (text or 'E').upper()")
+    (breaks / "echo/__init__.py").write_text(code)
+    (breaks / "wrong.toml").write_text('description = "Breaks the empty case"\nfails = ["existing-tests"]\n')
+    found = problems(minikit)
+    assert "no known-wrong solution fails: greets, model-configurable" in found, found
+
+
+def test_at_least_two_wrong_solutions(minikit: Path) -> None:
+    shutil.rmtree(minikit / "tests/wrong/02-count/off-by-one")
+    assert any("only 1 known-wrong solutions" in p for p in problems(minikit, "02"))
+
+
+def test_unused_cassette_interactions_are_reported(minikit: Path) -> None:
+    cassette = minikit / "fixtures/01-echo/cassettes/greets.yaml"
+    text = cassette.read_text()
+    start = text.index("- request:")
+    cassette.write_text(text[:start] + text[start:text.index("version: 1")] * 2 + "version: 1\n")
+    (minikit / "fixtures/01-echo/cassettes/orphan.yaml").write_text(text)
+    found = problems(minikit)
+    assert "solution: cassette greets.yaml: interactions [1] are never played by the solution" in found, found
+    assert "solution: cassette orphan.yaml is used by no check" in found
+
+
+@pytest.mark.parametrize("secret, kind", [
+    ("sk-proj-abcdefghijklmnop", "an API key"),
+    ("Authorization: Bearer x", "an authorization header"),
+    ("openai-organization: org-abcdefghijk", "an organization id"),
+    ("set-cookie: __cf_bm=1", "a cookie"),
+])
+def test_secrets_in_cassettes_are_reported(minikit: Path, secret: str, kind: str) -> None:
+    cassette = minikit / "fixtures/01-echo/cassettes/greets.yaml"
+    cassette.write_text(cassette.read_text() + f"# {secret}\n")
+    assert any(p.startswith("cassette greets.yaml holds") and kind in p for p in verify.static_problems(
+        Catalog(minikit).get("01")))
+
+
+def test_drift_between_exercise_tests_and_the_kit_copy_is_reported(minikit: Path) -> None:
+    (minikit / "exercises/01-echo/tests/test_more.py").write_text("def test_more():\n    pass\n")
+    found = verify.static_problems(Catalog(minikit).get("01"))
+    assert any("service-tests differs from the exercise's tests: test_more.py" in p for p in found)
+
+
+def test_legacy_tests_failing_on_the_starter_are_reported(minikit: Path) -> None:
+    test = minikit / "exercises/02-count/tests/test_wc.py"
+    test.write_text(test.read_text() + "\n\ndef test_one():\n    assert count('a') == 1\n")
+    shutil.copy(test, minikit / "fixtures/02-count/service-tests/test_wc.py")
+    found = problems(minikit, "02")
+    assert any("starter: the legacy tests fail" in p for p in found), found
+
+
+def test_verify_exit_code_is_1_with_problems(minikit: Path, kata_cli) -> None:
+    shutil.rmtree(minikit / "tests/wrong/02-count/off-by-one")
+    code, out = kata_cli("--root", minikit, "verify", "02")
+    assert code == 1 and "✘ only 1 known-wrong solutions" in out
