@@ -27,13 +27,17 @@ def print_result(out: Console, result: KataResult) -> None:
     )
     if result.message:
         out.print(f"  [yellow]{escape(result.message)}[/]")
+    previous = ""
     for item in result.checks:
         guard = " [dim](existing behaviour)[/]" if item.guard else ""
-        out.print(f"  {MARKS[item.status]} {escape(item.title)} [dim][{item.id}, "
-                  f"{item.points}/{item.max_points}][/]{guard}")
+        tag = escape(f"[{item.id}, {item.points}/{item.max_points}]")
+        out.print(f"  {MARKS[item.status]} {escape(item.title)} [dim]{tag}[/]{guard}")
         if item.status != Status.PASSED and item.message:
-            for line in item.message.splitlines():
+            # A starter often fails many checks for one reason: say it once.
+            lines = ["(same as above)"] if item.message == previous else item.message.splitlines()
+            for line in lines:
                 out.print(f"      [dim]│[/] {escape(line)}")
+            previous = item.message
     out.print()
 
 
