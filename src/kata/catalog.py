@@ -120,6 +120,16 @@ class Kata:
     def has_hidden_checks(self) -> bool:
         return self.checks_dir.is_dir() and any(self.checks_dir.glob("test_*.py"))
 
+    @property
+    def alternative_dir(self) -> Path:
+        return self.root / "tests" / "alternative" / self.name
+
+    def alternative_solutions(self) -> list[Path]:
+        """Other correct solutions (overlays on the starter) that must also get full marks."""
+        if not self.alternative_dir.is_dir():
+            return []
+        return sorted(p for p in self.alternative_dir.iterdir() if (p / "alternative.toml").is_file())
+
     def wrong_solutions(self) -> list[Path]:
         """The known-wrong solution overlays kept for this kata, sorted by name."""
         if not self.wrong_dir.is_dir():

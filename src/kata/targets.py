@@ -62,6 +62,11 @@ def wrong(kata: Kata, overlay: Path) -> Target:
     return Target(f"wrong:{overlay.name}", (*solution(kata).layers, overlay))
 
 
+def alternative(kata: Kata, overlay: Path) -> Target:
+    """Another correct solution, written from the brief alone: starter, then the overlay."""
+    return Target(f"alternative:{overlay.name}", (kata.exercise_dir, overlay))
+
+
 def folder(kata: Kata, path: Path) -> Target:
     """Any folder: a kit or `exercises/` folder holding `NN-slug/`, or the kata folder itself."""
     path = path.resolve()

@@ -2,7 +2,8 @@
 
 For each kata: the legacy tests pass on starter and solution; the starter is below the pass mark
 and fails every check that is not a guard; the solution has full marks; each known-wrong solution
-fails exactly the checks it declares, and together they fail every check; the solution run plays
+fails exactly the checks it declares, and together they fail every check; every alternative correct
+solution (written from the brief alone) has full marks too; the solution run plays
 every recorded interaction; no cassette holds a secret; the kit's copy of the legacy tests is the
 exercise's.
 """
@@ -137,6 +138,9 @@ def verify(katas: list[Kata], workers: int | None = None) -> list[KataVerdict]:
         if kata.solution_dir.is_dir():
             jobs.append((kata, targets.solution(kata)))
             labels.append((kata.id, "solution", None))
+        for overlay in kata.alternative_solutions():
+            jobs.append((kata, targets.alternative(kata, overlay)))
+            labels.append((kata.id, f"alternative/{overlay.name}", None))
         for overlay in kata.wrong_solutions():
             try:
                 spec = load_wrong(overlay)
@@ -158,6 +162,10 @@ def verify(katas: list[Kata], workers: int | None = None) -> list[KataVerdict]:
         elif label == "solution":
             found = judge_solution(result) + judge_plays(verdict.kata, result)
             verdict.proved.append(f"solution: {result.score}/{result.max_score}")
+        elif label.startswith("alternative/"):
+            # Behaviour, not implementation: a differently written correct solution passes too.
+            found = judge_solution(result)
+            verdict.proved.append(f"{label}: {result.score}/{result.max_score}")
         else:
             assert wrong is not None
             failed = result.failed_ids()

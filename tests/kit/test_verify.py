@@ -103,3 +103,10 @@ def test_verify_exit_code_is_1_with_problems(minikit: Path, kata_cli) -> None:
     shutil.rmtree(minikit / "tests/wrong/02-count/off-by-one")
     code, out = kata_cli("--root", minikit, "verify", "02")
     assert code == 1 and "✘ only 1 known-wrong solutions" in out
+
+
+def test_an_alternative_correct_solution_must_pass_too(minikit: Path) -> None:
+    other = minikit / "tests/alternative/01-echo/other/echo/__init__.py"
+    other.write_text(other.read_text().replace("model=model", "model='gpt-4o-mini'"))
+    found = problems(minikit)
+    assert any(p.startswith("alternative/other: scores 4/5; failing: model-configurable") for p in found), found

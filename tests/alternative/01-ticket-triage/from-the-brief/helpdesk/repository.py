@@ -6,7 +6,7 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from helpdesk.models import ROUTED_BY_RULES, Queue, RoutedBy, Ticket
+from helpdesk.models import Queue, RoutedBy, Ticket
 
 # TODO(mk): move to a proper migrations tool; until then the schema is created here on start-up.
 # sla_bucket belongs to the SLA module removed in 2019; the BI export still selects it, so it stays.
@@ -34,29 +34,14 @@ class TicketRepository:
         self._conn = sqlite3.connect(self.db_path)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute(SCHEMA)
-        self._add_routed_by_column()
         self._conn.commit()
-
-    def _add_routed_by_column(self) -> None:
-        # Databases created before routed_by existed: every ticket in them was routed by the rules.
-        columns = {row["name"] for row in self._conn.execute("PRAGMA table_info(tickets)")}
-        if "routed_by" not in columns:
-            self._conn.execute("ALTER TABLE tickets ADD COLUMN routed_by TEXT NOT NULL DEFAULT 'rules'")
 
     def add(self, ticket: Ticket) -> Ticket:
         """Insert a new ticket and return it with its id (and so its ref) assigned."""
         created_at = ticket.created_at or datetime.now().astimezone()
         cursor = self._conn.execute(
-            "INSERT INTO tickets (subject, body, customer_email, queue, created_at, routed_by)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                ticket.subject,
-                ticket.body,
-                ticket.customer_email,
-                ticket.queue.value,
-                created_at.isoformat(),
-                ticket.routed_by,
-            ),
+            "INSERT INTO tickets (subject, body, customer_email, queue, created_at) VALUES (?, ?, ?, ?, ?)",
+            (ticket.subject, ticket.body, ticket.customer_email, ticket.queue.value, created_at.isoformat()),
         )
         self._conn.commit()
         return Ticket(
@@ -66,7 +51,6 @@ class TicketRepository:
             customer_email=ticket.customer_email,
             queue=ticket.queue,
             created_at=created_at,
-            routed_by=ticket.routed_by,
         )
 
     def get(self, ticket_id: int) -> Ticket | None:
@@ -82,15 +66,13 @@ class TicketRepository:
         ).fetchall()
         return [self._to_ticket(row) for row in rows]
 
-    def set_queue(self, ticket_id: int, queue: Queue, *, routed_by: RoutedBy | None = None) -> None:
-        """Move a ticket to another queue; `routed_by` also records who decided (None keeps it)."""
-        if routed_by is None:
-            self._conn.execute("UPDATE tickets SET queue = ? WHERE id = ?", (queue.value, ticket_id))
-        else:
-            self._conn.execute(
-                "UPDATE tickets SET queue = ?, routed_by = ? WHERE id = ?",
-                (queue.value, routed_by, ticket_id),
-            )
+    def set_queue(self, ticket_id: int, queue: Queue) -> None:
+        """Move a ticket to another queue (agents do this by hand from the dashboard)."""
+        self._conn.execute("UPDATE tickets SET queue = ? WHERE id = ?", (queue.value, ticket_id))
+        self._conn.commit()
+
+    def record_routing(self, ticket_id: int, queue: Queue, routed_by: RoutedBy) -> None:
+        self._conn.execute("UPDATE tickets SET queue = ?, routed_by = ? WHERE id = ?", (queue.value, routed_by.value, ticket_id))
         self._conn.commit()
 
     def close(self) -> None:
@@ -106,5 +88,5 @@ class TicketRepository:
             customer_email=row["customer_email"],
             queue=Queue(row["queue"]),
             created_at=datetime.fromisoformat(row["created_at"]),
-            routed_by=row["routed_by"] or ROUTED_BY_RULES,
+            routed_by=RoutedBy(row["routed_by"]),
         )

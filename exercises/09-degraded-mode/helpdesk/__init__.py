@@ -1,3 +1,0 @@
-"""Helpdesk: support-ticket intake and routing for the customer-care team."""
-
-__version__ = "2.3.1"
