@@ -91,7 +91,7 @@ def _command(kata: Kata, tmp: Path, paths: dict[str, Path], key_fd: int, options
         f"--kata-target={paths['work']}", f"--kata-cassettes={paths['cassettes']}",
         f"--kata-data={paths['data']}", f"--kata-record-pattern={spec.replay.record_pattern}",
         f"--kata-check-time-limit={spec.check_time_limit}",
-        f"--kata-existing-points={spec.existing_tests_points}",
+        f"--kata-existing-points={spec.existing_tests_points}", f"--kata-id={spec.id}",
     ]
     if not record:
         cmd.append("--block-network")
@@ -124,7 +124,7 @@ def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> Kata
                 proc.wait(timeout=limit)
             except subprocess.TimeoutExpired:
                 timed_out = True
-                _kill_group(proc)
+            _kill_group(proc)  # also ends anything the submission left running in the background
         received = channel.read_channel(paths["channel"], key)
         return _assemble(kata, target, received, proc.returncode, timed_out, limit,
                          time.monotonic() - started, tmp / "pytest.out")

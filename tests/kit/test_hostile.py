@@ -164,3 +164,16 @@ def test_unmatched_request_says_what_differed_never_the_prompt(kata_cli, minikit
     message = checks_of(katas["01"])["greets"]["message"]
     assert "model: sent 'gpt-4o', recorded 'gpt-4o-mini'" in message
     assert "Be brief." not in out and "Greet REC-1" not in out  # the reference prompt stays hidden
+
+
+def test_background_processes_do_not_outlive_grading(kata_cli, minikit, submission, tmp_path) -> None:
+    pid_file = tmp_path / "child.pid"
+    spawner = f"import subprocess, pathlib\n\ndef shout(text):\n" \
+              f"    child = subprocess.Popen(['sleep', '300'])\n" \
+              f"    pathlib.Path({str(pid_file)!r}).write_text(str(child.pid))\n" \
+              f"    return text.upper()\n" + GOOD_GREET
+    grade(kata_cli, minikit, submission({ECHO: spawner}), tmp_path)
+    pid = int(pid_file.read_text())
+    status = Path(f"/proc/{pid}/stat")
+    # Gone, or at most a zombie waiting for its (killed) parent to be reaped by init.
+    assert not status.exists() or status.read_text().split()[2] == "Z"
