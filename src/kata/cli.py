@@ -109,9 +109,7 @@ def cmd_grade(args: argparse.Namespace, catalog: Catalog, out: report.Console) -
     jobs = _targets(args, katas)
     options = runner.RunOptions(time_limit=args.timeout, keep=args.keep)
     out.print(f"[dim]Grading {len(jobs)} kata(s) offline from recorded model traffic...[/]")
-    results = runner.grade_many(jobs, options, workers=args.jobs)
-    for result in results:
-        report.print_result(out, result)
+    results = runner.grade_many(jobs, options, workers=args.jobs, on_result=lambda r: report.print_result(out, r))
     report.print_summary(out, results)
     graded = GradeReport(katas=results)
     if not args.solution and not args.target:

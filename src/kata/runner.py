@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,9 +215,19 @@ def _kata_error(check_id: str, message: str) -> CheckResult:
 
 
 def grade_many(jobs: Iterable[tuple[Kata, Target]], options: RunOptions | None = None,
-               workers: int | None = None) -> list[KataResult]:
-    """Grade several (kata, target) pairs in parallel; results keep the order of `jobs`."""
+               workers: int | None = None,
+               on_result: Callable[[KataResult], None] | None = None) -> list[KataResult]:
+    """Grade several (kata, target) pairs in parallel; results keep the order of `jobs`.
+
+    `on_result` sees each result as soon as it and all results before it are in, so a report can
+    be printed while later katas are still being graded.
+    """
     pairs = list(jobs)
     workers = max(1, min(workers or os.cpu_count() or 1, len(pairs) or 1))
+    results = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda pair: grade(pair[0], pair[1], options), pairs))
+        for result in pool.map(lambda pair: grade(pair[0], pair[1], options), pairs):
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+    return results
