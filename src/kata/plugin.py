@@ -97,6 +97,7 @@ class _State:
     check_limit: float
     existing_points: int
     kata_id: str = "NN"
+    rootdir: Path = field(default_factory=Path.cwd)
     service_items: list[str] = field(default_factory=list)
     service_failures: list[str] = field(default_factory=list)
     collect_errors: list[str] = field(default_factory=list)
@@ -146,6 +147,7 @@ def pytest_configure(config: pytest.Config) -> None:
         check_limit=config.getoption("--kata-check-time-limit"),
         existing_points=config.getoption("--kata-existing-points"),
         kata_id=config.getoption("--kata-id"),
+        rootdir=Path(config.rootpath),
     )
     _patch_sdk_retry_delay()
     _patch_unmatched_explanations()
@@ -205,7 +207,8 @@ def _is_service_test(item: pytest.Item) -> bool:
 def pytest_collectreport(report: pytest.CollectReport) -> None:
     if report.failed:
         state = _state()
-        where = Path(str(report.fspath)) if report.fspath else None
+        # report.fspath is relative to the rootdir (the grader's temporary folder), not to the cwd.
+        where = state.rootdir / report.fspath if report.fspath else None
         reason = _crash_line(report.longrepr)
         if where is not None and _under(where, state.service_tests):
             state.collect_errors.append(f"{where.name} could not be loaded: {reason}")
@@ -295,24 +298,41 @@ def openai_client(sent_requests: list[SentRequest], real_sleeps: list[float]) ->
     pattern = _state().record_pattern
     standin = os.environ.get("KATA_STANDIN_URL")
 
+    def chosen(rule: Any, sent: SentRequest) -> bool:
+        if rule is None:
+            return False
+        return sent.index in rule if isinstance(rule, set | frozenset | list | tuple) else bool(rule(sent))
+
     class LoggingTransport(httpx2.HTTPTransport):
-        def __init__(self, timeout_on: Any, on_timeout: Any) -> None:
+        def __init__(self, **rules: Any) -> None:
             super().__init__()
-            self.timeout_on, self.on_timeout = timeout_on, on_timeout
+            self.rules = rules
 
         def handle_request(self, request: httpx2.Request) -> httpx2.Response:
             sent = _sent_request(len(sent_requests), request, pattern)
             sent_requests.append(sent)
-            wanted = self.timeout_on
-            if wanted is not None and (sent.index in wanted if isinstance(wanted, set | frozenset | list | tuple)
-                                       else wanted(sent)):
-                if self.on_timeout is not None:
-                    self.on_timeout(sent)
+            if self.rules["on_request"] is not None:
+                self.rules["on_request"](sent)
+            if chosen(self.rules["timeout_on"], sent):
+                if self.rules["on_timeout"] is not None:
+                    self.rules["on_timeout"](sent)
                 raise httpx2.ReadTimeout("simulated time-out", request=request)
+            if chosen(self.rules["error_on"], sent):
+                raise httpx2.ConnectError("simulated connection error", request=request)
             return super().handle_request(request)
 
-    def make(*, timeout_on: Any = None, on_timeout: Callable[[SentRequest], None] | None = None) -> Any:
-        http = httpx2.Client(transport=LoggingTransport(timeout_on, on_timeout))
+    def make(
+        *,
+        timeout_on: Any = None,
+        on_timeout: Callable[[SentRequest], None] | None = None,
+        error_on: Any = None,
+        on_request: Callable[[SentRequest], None] | None = None,
+    ) -> Any:
+        """A client; `timeout_on`/`error_on` (request indexes or a predicate) simulate time-outs and
+        connection errors, `on_timeout` runs before a simulated time-out, `on_request` sees every request."""
+        transport = LoggingTransport(timeout_on=timeout_on, on_timeout=on_timeout, error_on=error_on,
+                                     on_request=on_request)
+        http = httpx2.Client(transport=transport)
         # While recording, the stand-in learns which cassette a request belongs to from the path prefix.
         base_url = f"{standin.rsplit('/v1', 1)[0]}/{_state().cassette}/v1" if standin else f"{replay.API_ORIGIN}/v1"
         return openai.OpenAI(api_key=DUMMY_KEY, base_url=base_url, max_retries=0, http_client=http)

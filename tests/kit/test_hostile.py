@@ -33,7 +33,10 @@ def test_syntax_error_is_reported_with_file_and_line(kata_cli, minikit, submissi
     echo = checks_of(katas["01"])
     assert echo["shouts"]["status"] == "error"
     assert "does not compile" in echo["shouts"]["message"] and "echo/__init__.py:1" in echo["shouts"]["message"]
+    # One legacy test file imports the broken module, the other does not: still a clear failure.
     assert echo["existing-tests"]["status"] == "failed"
+    assert "test_echo.py could not be loaded" in echo["existing-tests"]["message"]
+    assert "Kit problem" not in katas["01"]["message"]
     assert katas["01"]["score"] == 0
     assert katas["02"]["score"] == katas["02"]["max_score"]  # the other kata is still graded
 
