@@ -55,17 +55,21 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     katas = Catalog(ROOT).katas
-    grade_times, plain_times = [], []
+    grade_times, serial_times, plain_times = [], [], []
     for _ in range(args.repeat):
         grade_times.append(timed([sys.executable, "-m", "kata", "grade", "--solution"], cwd=ROOT))
+        serial_times.append(timed([sys.executable, "-m", "kata", "grade", "--solution", "--jobs", "1"], cwd=ROOT))
         with tempfile.TemporaryDirectory() as tmp:
             plain_times.append(plain_pytest(Path(tmp)))
     grade_s, plain_s = statistics.median(grade_times), statistics.median(plain_times)
+    serial_s = statistics.median(serial_times)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {len(katas)} katas, "
           f"median of {args.repeat} runs")
     print(f"kata grade --solution (all katas)     {grade_s:7.2f} s wall")
     print(f"plain pytest over the same checks     {plain_s:7.2f} s wall (one process per kata, in turn)")
+    print(f"kata grade --solution --jobs 1        {serial_s:7.2f} s wall (katas in turn, like the plain run)")
     print(f"ratio grade / plain                   {grade_s / plain_s:7.2f}")
+    print(f"ratio grade --jobs 1 / plain          {serial_s / plain_s:7.2f} (the grader's own overhead)")
 
 
 if __name__ == "__main__":

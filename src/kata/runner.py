@@ -108,7 +108,21 @@ def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> Kata
     started = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix=f"kata-{kata.id}-"))
     try:
-        paths = _layout(kata, target, tmp, options)
+        try:
+            missing = [str(layer) for layer in target.layers if not layer.is_dir()]
+            if missing:
+                raise FileNotFoundError(f"no folder {', '.join(missing)}")
+            paths = _layout(kata, target, tmp, options)
+        except OSError as exc:  # a missing or unreadable target folder, a file that cannot be copied
+            spec = kata.spec
+            return KataResult.build(
+                id=spec.id, slug=spec.slug, title=spec.title, target=target.label, pass_mark=spec.pass_mark,
+                duration_s=time.monotonic() - started, crashed=True,
+                checks=[_kata_error("grading", f"observed: the files to grade could not be copied ({exc})\n"
+                                               "expected: the kata's folder, readable\nhint: restore the "
+                                               "folder (git checkout) or point --target at the right place.")],
+                message="Nothing could be graded for this kata.",
+            )
         key = channel.new_key()
         key_fd = channel.hand_over_key(key)
         with open(tmp / "pytest.out", "wb") as out:

@@ -180,3 +180,15 @@ def test_background_processes_do_not_outlive_grading(kata_cli, minikit, submissi
     status = Path(f"/proc/{pid}/stat")
     # Gone, or at most a zombie waiting for its (killed) parent to be reaped by init.
     assert not status.exists() or status.read_text().split()[2] == "Z"
+
+
+def test_a_submission_without_one_kata_is_graded_for_the_others(kata_cli, minikit, submission, tmp_path) -> None:
+    import shutil
+
+    target = submission({})
+    shutil.rmtree(target / "exercises" / "02-count")
+    code, out, katas = grade(kata_cli, minikit, target, tmp_path)
+    assert code == 1 and "Traceback" not in out
+    assert katas["01"]["score"] == katas["01"]["max_score"]
+    assert katas["02"]["status"] == "error" and katas["02"]["score"] == 0
+    assert "could not be copied (no folder" in katas["02"]["checks"][0]["message"]
