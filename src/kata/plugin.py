@@ -67,7 +67,7 @@ class SentRequest:
 
 
 class Learner:
-    """Imports the code being graded, turning import failures into learner-facing errors."""
+    """Imports the code being graded (the plugin reports import failures in the learner's terms)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -85,7 +85,6 @@ class _ItemOutcome:
     excinfo: Any = None  # pytest ExceptionInfo of the first failing phase
     phase: str = ""
     failed: bool = False
-    crash: str = ""
 
 
 @dataclass

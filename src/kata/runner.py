@@ -33,10 +33,9 @@ PYTEST_INI = "[pytest]\naddopts =\nxfail_strict = false\n"
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How to run: time limit override, hidden checks on or off, and recording against a stand-in."""
+    """How to run: time limit override, and recording against a stand-in instead of replaying."""
 
     time_limit: float | None = None
-    hidden_checks: bool = True
     standin_url: str | None = None  # set: record cassettes against this stand-in instead of replaying
     cassettes_out: Path | None = None  # where recording writes cassettes
     keep: bool = False  # keep the temporary folder (kit maintainers debugging a kata)
@@ -60,7 +59,7 @@ def _layout(kata: Kata, target: Target, tmp: Path, options: RunOptions) -> dict[
     paths = {name: tmp / name for name in ("work", "checks", "service-tests", "cassettes", "data")}
     target.materialize(paths["work"])
     paths["checks"].mkdir()
-    if options.hidden_checks and kata.has_hidden_checks:
+    if kata.has_hidden_checks:
         shutil.copytree(kata.checks_dir, paths["checks"], dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__", "conftest.py"))
     if kata.service_tests_dir.is_dir():
