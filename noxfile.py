@@ -11,8 +11,9 @@ nox.options.sessions = ["grade"]
 
 
 def _kit(session: nox.Session, *extras: str) -> None:
+    """Install the kit, pinned to the versions it is tested with (constraints.txt)."""
     spec = f".[{','.join(extras)}]" if extras else "."
-    session.install("-e", spec)
+    session.install("-c", "constraints.txt", "-e", spec)
 
 
 @nox.session
