@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -15,7 +17,9 @@ MARKS = {Status.PASSED: "[green]✔[/]", Status.FAILED: "[red]✘[/]", Status.ER
 
 def console() -> Console:
     """The console all commands print to (plain text when not a terminal)."""
-    return Console(highlight=False, soft_wrap=True)
+    # Piped output (nox, CI logs) would otherwise be cut to 80 columns and wrap the catalog table.
+    width = None if sys.stdout.isatty() else 120
+    return Console(highlight=False, soft_wrap=True, width=width)
 
 
 def print_result(out: Console, result: KataResult) -> None:
