@@ -120,7 +120,7 @@ def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> Kata
                 checks=[_kata_error("grading", f"observed: the files to grade could not be copied ({exc})\n"
                                                "expected: the kata's folder, readable\nhint: restore the "
                                                "folder (git checkout) or point --target at the right place.")],
-                message="Nothing could be graded for this kata.",
+                message=f"Nothing could be graded for this kata: {exc}",
             )
         key = channel.new_key()
         key_fd = channel.hand_over_key(key)

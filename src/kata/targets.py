@@ -7,7 +7,8 @@ writes into the learner's files and a solution only has to hold the files it cha
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .catalog import Kata, KitError
@@ -15,22 +16,30 @@ from .catalog import Kata, KitError
 # Left out of every copy: caches, environments and version control, never part of a submission's code.
 IGNORED = shutil.ignore_patterns(
     "__pycache__", "*.pyc", ".pytest_cache", ".venv", "venv", ".git", ".nox", "*.egg-info", ".mypy_cache",
-    ".ruff_cache", "node_modules",
+    ".ruff_cache", "node_modules", "change.patch", "wrong.toml", "alternative.toml",
 )
+PATCH = "change.patch"
 
 
 @dataclass(frozen=True)
 class Target:
-    """A named stack of folders; later folders overwrite files of earlier ones."""
+    """A named stack of folders; later folders overwrite files of earlier ones, then patches apply."""
 
     label: str
     layers: tuple[Path, ...]
+    patches: tuple[Path, ...] = field(default=())
 
     def materialize(self, dest: Path) -> None:
-        """Copy the layers, in order, into `dest`."""
+        """Copy the layers, in order, into `dest`, then apply the patches there."""
         dest.mkdir(parents=True, exist_ok=True)
         for layer in self.layers:
             shutil.copytree(layer, dest, symlinks=True, ignore=IGNORED, dirs_exist_ok=True)
+        for patch in self.patches:
+            # A known-wrong solution is usually a few changed lines: a patch shows the mistake itself.
+            done = subprocess.run(["git", "apply", "--whitespace=nowarn", str(patch)], cwd=dest,
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                raise OSError(f"{patch} does not apply: {done.stderr.strip()}")
         _drop_outward_links(dest)
 
 
@@ -58,8 +67,10 @@ def solution(kata: Kata) -> Target:
 
 
 def wrong(kata: Kata, overlay: Path) -> Target:
-    """A known-wrong solution: starter, then the reference solution, then the overlay."""
-    return Target(f"wrong:{overlay.name}", (*solution(kata).layers, overlay))
+    """A known-wrong solution: starter, then the reference solution, then the overlay's files and its
+    `change.patch` (a unified diff against the reference solution), either or both."""
+    patches = (overlay / PATCH,) if (overlay / PATCH).is_file() else ()
+    return Target(f"wrong:{overlay.name}", (*solution(kata).layers, overlay), patches)
 
 
 def alternative(kata: Kata, overlay: Path) -> Target:

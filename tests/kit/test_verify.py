@@ -110,3 +110,10 @@ def test_an_alternative_correct_solution_must_pass_too(minikit: Path) -> None:
     other.write_text(other.read_text().replace("model=model", "model='gpt-4o-mini'"))
     found = problems(minikit)
     assert any(p.startswith("alternative/other: scores 4/5; failing: model-configurable") for p in found), found
+
+
+def test_a_wrong_solution_patch_that_does_not_apply_is_named(minikit: Path) -> None:
+    patch = minikit / "tests/wrong/01-echo/literal-model/change.patch"
+    patch.write_text(patch.read_text().replace("model=model, messages", "model=mode, messages"))
+    found = problems(minikit)
+    assert any(p.startswith("wrong/literal-model: ") and "change.patch does not apply" in p for p in found), found
