@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from . import __version__, record, report, runner, targets, verify
+from . import __version__, cohort, record, report, runner, sandbox, targets, verify
 from .catalog import Catalog, Kata, KitError, find_root
 from .progress import Progress
 from .results import GradeReport, write_json, write_junit
@@ -46,6 +46,20 @@ def _parser() -> argparse.ArgumentParser:
     ver = sub.add_parser("verify", help="prove the kit: starters fail, solutions pass, wrong ones fail")
     ver.add_argument("katas", nargs="*", metavar="KATA")
     ver.add_argument("--jobs", type=int, default=None)
+
+    coh = sub.add_parser("cohort", help="grade every learner of a folder of submissions (instructors)")
+    coh.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
+                     help="a folder holding one folder, .zip, bare git repository or .bundle per learner")
+    coh.add_argument("--out", type=Path, required=True, metavar="DIR", help="where the gradebook and reports go")
+    coh.add_argument("--kata", action="append", default=[], metavar="KATA", help="grade only these katas")
+    coh.add_argument("--jobs", type=int, default=None, help="gradings in parallel (default: cores)")
+    coh.add_argument("--regrade", action="store_true", help="grade again what an earlier run already graded")
+    coh.add_argument("--timeout", type=float, metavar="SECONDS", help="wall time per kata (default: the kata's)")
+    coh.add_argument("--cpu", type=int, default=120, metavar="SECONDS", help="CPU time per kata (default 120)")
+    coh.add_argument("--memory", type=int, default=4096, metavar="MB", help="memory per kata (default 4096)")
+    coh.add_argument("--max-size", type=int, default=50, metavar="MB", help="largest unpacked submission (50)")
+    coh.add_argument("--no-sandbox", action="store_true",
+                     help="limits only, without the Linux namespace sandbox (not for untrusted code)")
 
     rec = sub.add_parser("record", help="re-record a kata's cassettes (kit maintainers)")
     rec.add_argument("kata")
@@ -161,5 +175,20 @@ def cmd_record(args: argparse.Namespace, catalog: Catalog, out: report.Console) 
     return 0
 
 
+def cmd_cohort(args: argparse.Namespace, catalog: Catalog, out: report.Console) -> int:
+    options = cohort.CohortOptions(
+        jobs=args.jobs, regrade=args.regrade, time_limit=args.timeout, sandbox=not args.no_sandbox,
+        limits=sandbox.Limits(cpu_seconds=args.cpu, memory_bytes=args.memory * 1024**2),
+        max_unpacked_bytes=args.max_size * 1024**2,
+    )
+    katas = catalog.select(args.kata)
+    started = dt.datetime.now()
+    with report.cohort_progress(out) as progress:
+        summary = cohort.grade_cohort(catalog, args.submissions, args.out, options, katas, on_progress=progress)
+    seconds = (dt.datetime.now() - started).total_seconds()
+    report.print_cohort(out, summary, args.out, seconds)
+    return 0
+
+
 COMMANDS = {"list": cmd_list, "hint": cmd_hint, "check": cmd_check, "grade": cmd_grade,
-            "verify": cmd_verify, "record": cmd_record}
+            "verify": cmd_verify, "record": cmd_record, "cohort": cmd_cohort}

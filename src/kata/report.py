@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from rich import progress as bars
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -11,6 +16,9 @@ from rich.table import Table
 from .catalog import Kata
 from .progress import Progress
 from .results import KataResult, Status
+
+if TYPE_CHECKING:
+    from .cohort import RunSummary
 
 MARKS = {Status.PASSED: "[green]✔[/]", Status.FAILED: "[red]✘[/]", Status.ERROR: "[red]✘[/]"}
 
@@ -66,3 +74,43 @@ def print_catalog(out: Console, katas: list[Kata], progress: Progress) -> None:
         table.add_row(kata.id, str(kata.spec.phase), kata.spec.title, f"{kata.spec.estimated_minutes} min",
                       f"[{style}]{state}{score}[/]", f"{entry.hints_shown}/{len(kata.spec.hints)}")
     out.print(table)
+
+
+@contextmanager
+def cohort_progress(out: Console) -> Iterator[Callable[[str, KataResult | None, int, int], None]]:
+    """A progress bar for `kata cohort` on a terminal; one line per graded kata elsewhere (CI logs)."""
+    bar = bars.Progress(bars.TextColumn("[bold]Grading"), bars.BarColumn(), bars.MofNCompleteColumn(),
+                        bars.TimeElapsedColumn(), bars.TextColumn("{task.description}"), console=out,
+                        disable=not out.is_terminal)
+    task = bar.add_task("", total=None)
+
+    def update(learner: str, result: KataResult | None, done: int, total: int) -> None:
+        if result is None:
+            bar.update(task, total=total)
+            if not out.is_terminal:
+                out.print(f"Grading {total} (learner, kata) pair(s)...")
+            return
+        line = f"{learner} {result.id} {result.score}/{result.max_score}"
+        if result.problem is not None:
+            line += f" ({result.problem.value})"
+        bar.update(task, completed=done, description=escape(line))
+        if not out.is_terminal:
+            out.print(f"  [{done}/{total}] {escape(line)}")
+
+    with bar:
+        yield update
+
+
+def print_cohort(out: Console, summary: RunSummary, folder: Path, seconds: float) -> None:
+    """What `kata cohort` did, and where its outputs are."""
+    learners = summary.learners
+    graded = [r for r in learners if r.status.value == "graded"]
+    out.print(f"[bold]{len(learners)} learner(s)[/]: {len(graded)} graded, {len(learners) - len(graded)} not graded; "
+              f"{summary.graded} kata grading(s) run, {summary.reused} reused from an earlier run "
+              f"({seconds:.1f} s).")
+    for record in learners:
+        if record.status.value != "graded":
+            out.print(f"  [red]{escape(record.learner)}: {record.status.value}[/]: {escape(record.reason)}")
+    out.print(f"[dim]Isolation: {escape(summary.isolation)}[/]")
+    for name in ("gradebook.csv", "checks.csv", "report.html", "results/", "feedback/"):
+        out.print(f"  {folder / name}")

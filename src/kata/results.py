@@ -18,6 +18,17 @@ class Status(StrEnum):
     ERROR = "error"
 
 
+class Problem(StrEnum):
+    """What went wrong with a graded run itself (as opposed to checks that failed)."""
+
+    TIMEOUT = "time-out"  # the kata's time limit ran out
+    EXITED = "exited"  # the submission ended the grading process (exit, crash, memory)
+    TAMPERED = "tampered"  # forged lines on the results channel
+    NOT_STARTED = "not-started"  # the checks could not start (kit or sandbox problem)
+    MISSING = "missing"  # the submission has no folder for this kata
+    REFUSED = "refused"  # the submission was refused before grading (unsafe archive, too large)
+
+
 class CheckResult(BaseModel):
     """The outcome of one check."""
 
@@ -44,6 +55,7 @@ class KataResult(BaseModel):
     status: Status = Field(description="passed: full marks; failed: some check failed; error: grading broke")
     duration_s: float
     message: str = Field(default="", description="kata-level message, e.g. a time-out or a crash")
+    problem: Problem | None = Field(default=None, description="what went wrong with the run itself, if anything")
     checks: list[CheckResult]
     # For `kata verify`, not for learners: how often each recorded interaction was played.
     cassette_plays: dict[str, list[int]] = Field(default_factory=dict, exclude=True)
@@ -52,7 +64,7 @@ class KataResult(BaseModel):
     def build(
         cls, *, id: str, slug: str, title: str, target: str, pass_mark: int, duration_s: float,
         checks: list[CheckResult], message: str = "", crashed: bool = False,
-        cassette_plays: dict[str, list[int]] | None = None,
+        cassette_plays: dict[str, list[int]] | None = None, problem: Problem | None = None,
     ) -> KataResult:
         """Derive score, passed and status from the checks."""
         score = sum(c.points for c in checks)
@@ -67,7 +79,7 @@ class KataResult(BaseModel):
         return cls(
             id=id, slug=slug, title=title, target=target, score=score, max_score=max_score,
             pass_mark=pass_mark, passed=passed, status=status, duration_s=round(duration_s, 3),
-            message=message, checks=checks, cassette_plays=cassette_plays or {},
+            message=message, checks=checks, cassette_plays=cassette_plays or {}, problem=problem,
         )
 
     @property

@@ -20,10 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import channel
+from . import channel, sandbox
 from .catalog import Kata
 from .checks import EXISTING_TESTS
-from .results import CheckResult, KataResult, Status
+from .results import CheckResult, KataResult, Problem, Status
 from .targets import Target
 
 # Variables of the learner's shell that would change how pytest, Python or the SDK behave.
@@ -39,6 +39,8 @@ class RunOptions:
     standin_url: str | None = None  # set: record cassettes against this stand-in instead of replaying
     cassettes_out: Path | None = None  # where recording writes cassettes
     keep: bool = False  # keep the temporary folder (kit maintainers debugging a kata)
+    isolation: sandbox.Isolation | None = None  # cohort grading: resource limits and the sandbox
+    tmp_root: Path | None = None  # where the temporary folders go (default: the system's)
 
 
 def _child_env(work: Path, checks: Path, standin_url: str | None) -> dict[str, str]:
@@ -105,7 +107,7 @@ def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> Kata
     options = options or RunOptions()
     limit = options.time_limit or kata.spec.time_limit
     started = time.monotonic()
-    tmp = Path(tempfile.mkdtemp(prefix=f"kata-{kata.id}-"))
+    tmp = Path(tempfile.mkdtemp(prefix=f"kata-{kata.id}-", dir=options.tmp_root))
     try:
         try:
             missing = [str(layer) for layer in target.layers if not layer.is_dir()]
@@ -116,7 +118,7 @@ def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> Kata
             spec = kata.spec
             return KataResult.build(
                 id=spec.id, slug=spec.slug, title=spec.title, target=target.label, pass_mark=spec.pass_mark,
-                duration_s=time.monotonic() - started, crashed=True,
+                duration_s=time.monotonic() - started, crashed=True, problem=Problem.MISSING,
                 checks=[_kata_error("grading", f"observed: the files to grade could not be copied ({exc})\n"
                                                "expected: the kata's folder, readable\nhint: restore the "
                                                "folder (git checkout) or point --target at the right place.")],
@@ -124,9 +126,12 @@ def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> Kata
             )
         key = channel.new_key()
         key_fd = channel.hand_over_key(key)
+        command = _command(kata, tmp, paths, key_fd, options)
+        if options.isolation is not None:
+            command = sandbox.wrap(command, tmp, options.isolation)
         with open(tmp / "pytest.out", "wb") as out:
             proc = subprocess.Popen(
-                _command(kata, tmp, paths, key_fd, options), cwd=paths["work"],
+                command, cwd=paths["work"],
                 env=_child_env(paths["work"], paths["checks"], options.standin_url),
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 pass_fds=(key_fd,), start_new_session=True,
@@ -168,16 +173,16 @@ def _assemble(
     kit_errors = [r["message"] for r in received.of_kind("kit-error")]
     if received.forged:
         return KataResult.build(
-            **build, crashed=True, checks=[_kata_error("results", f"observed: {received.forged} result "
-                                                       "line(s) not written by the grader\nexpected: results "
-                                                       "come only from the grader\nhint: code that writes to "
-                                                       "the grader's files is treated as tampering.")],
+            **build, crashed=True, problem=Problem.TAMPERED,
+            checks=[_kata_error("results", f"observed: {received.forged} result line(s) not written by the grader\n"
+                                           "expected: results come only from the grader\nhint: code that writes "
+                                           "to the grader's files is treated as tampering.")],
             message="The results channel was tampered with; this kata scores 0.",
         )
     if not collected:
         tail = output.read_text(errors="replace").strip().splitlines()[-1:] if output.exists() else []
         reason = "; ".join(kit_errors) or (tail[0] if tail else f"pytest exited with code {returncode}")
-        return KataResult.build(**build, crashed=True, checks=[_kata_error(
+        return KataResult.build(**build, crashed=True, problem=Problem.NOT_STARTED, checks=[_kata_error(
             "grading", f"observed: grading could not start ({reason})\nexpected: the checks run\n"
                        "hint: this is usually a problem of the kit; report it.")],
             message="Grading could not start.")
@@ -185,10 +190,12 @@ def _assemble(
     results = {r["id"]: r for r in received.of_kind("result")}
     finished = bool(received.of_kind("finished"))
     started_ids = _started_check_ids(received)
-    message = ""
+    message, problem = "", None
     if timed_out:
+        problem = Problem.TIMEOUT
         message = f"The kata did not finish within its time limit ({limit:g} s); unfinished checks score 0."
     elif not finished:
+        problem = Problem.EXITED
         message = (f"Your code ended the grading process (exit code {returncode}) before every check ran; "
                    "unfinished checks score 0.")
     checks = []
@@ -213,7 +220,7 @@ def _assemble(
         message = (message + " " if message else "") + "Kit problem: " + "; ".join(kit_errors)
     plays = (received.of_kind("plays") or [{"plays": {}}])[-1]["plays"]
     return KataResult.build(**build, checks=checks, message=message, crashed=bool(kit_errors),
-                            cassette_plays=plays)
+                            cassette_plays=plays, problem=problem)
 
 
 def _started_check_ids(received: channel.Received) -> set[str]:

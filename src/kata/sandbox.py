@@ -1,0 +1,182 @@
+"""Isolation for grading code the instructor did not write: resource limits and a Linux sandbox.
+
+`wrap(command, ...)` returns the command prefixed with a small launcher (`python -m kata.sandbox`)
+that, before it execs the grader:
+
+- sets resource limits (CPU seconds, address space, size of a written file, open files);
+- when Linux namespaces are available (`unshare`, user namespaces), runs in new user, mount, PID and
+  network namespaces: no network interface but a loopback that is down; every mount read-only but
+  the grade's own folder (temporary files go there too); the instructor's private folders
+  (solutions, hidden checks, known-wrong solutions, fixtures, submissions, outputs) covered by empty
+  read-only folders; then a second user namespace locks those mounts so the code inside cannot undo
+  them.
+
+Where namespaces are unavailable (macOS, containers that forbid them) only the limits apply, and
+`probe()` says why, so reports can say how a run was isolated.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+UNSHARE = ("unshare", "--user", "--map-root-user", "--net", "--mount", "--pid", "--fork", "--kill-child",
+           "--mount-proc")
+
+# mount(2) flags (linux/mount.h)
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-process resource limits of a graded run (0 means no limit)."""
+
+    cpu_seconds: int = 120
+    memory_bytes: int = 4 * 1024**3  # address space: the SDK and pandas map a lot of virtual memory
+    file_bytes: int = 64 * 1024**2  # largest file the submission may write
+    open_files: int = 512
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """How to isolate one graded run: limits always, the namespace sandbox when asked for."""
+
+    limits: Limits = field(default_factory=Limits)
+    sandbox: bool = True
+    hidden: tuple[str, ...] = ()  # folders the graded code must not see (absolute paths)
+
+
+@lru_cache(maxsize=1)
+def probe() -> str | None:
+    """None when the namespace sandbox works here, else the reason it does not."""
+    if sys.platform != "linux":
+        return f"Linux namespaces are not available on {sys.platform}"
+    if shutil.which("unshare") is None:
+        return "the `unshare` command (util-linux) is not installed"
+    try:
+        done = subprocess.run([*UNSHARE, sys.executable, "-m", "kata.sandbox", "--probe"],
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"`unshare` failed: {exc}"
+    if done.returncode != 0 or done.stdout.strip() != "sandboxed":
+        return "user namespaces are not permitted here: " + (done.stderr.strip().splitlines() or ["?"])[-1]
+    return None
+
+
+def wrap(command: list[str], own_dir: Path, isolation: Isolation) -> list[str]:
+    """The command that runs `command` under `isolation`; `own_dir` stays writable inside."""
+    spec = {"limits": asdict(isolation.limits), "own": str(own_dir), "hidden": list(isolation.hidden),
+            "sandbox": isolation.sandbox and probe() is None}
+    launcher = [sys.executable, "-m", "kata.sandbox", json.dumps(spec), "--", *command]
+    return [*UNSHARE, *launcher] if spec["sandbox"] else launcher
+
+
+# --- inside the launcher --------------------------------------------------------------------------
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _mount(libc: ctypes.CDLL, source: str, target: str, fstype: str | None, flags: int) -> None:
+    if libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags, None) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, os.strerror(errno), target)
+
+
+def _mount_points() -> list[str]:
+    points = []
+    with open("/proc/self/mountinfo", encoding="utf-8") as info:
+        for line in info:
+            point = line.split()[4].encode().decode("unicode_escape")
+            points.append(point)
+    return points
+
+
+def _set_limits(limits: dict[str, int]) -> None:
+    for name, value in ((resource.RLIMIT_CPU, limits["cpu_seconds"]), (resource.RLIMIT_AS, limits["memory_bytes"]),
+                        (resource.RLIMIT_FSIZE, limits["file_bytes"]),
+                        (resource.RLIMIT_NOFILE, limits["open_files"])):
+        if value:
+            resource.setrlimit(name, (value, value))
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w", encoding="ascii") as handle:
+        handle.write(text)
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _enter_sandbox(own: str, hidden: list[str]) -> None:
+    """Make the file system read-only but for `own`, cover `hidden` with empty folders, lock it all."""
+    libc = _libc()
+    cwd = os.getcwd()
+    own_fd = os.open(own, os.O_PATH)
+    _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE)
+    for point in reversed(_mount_points()):
+        if point.startswith(("/proc", "/dev")):
+            continue
+        try:  # read-only; mounts the kernel refuses to change (locked flags) stay as they are
+            _mount(libc, "none", point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        except OSError:
+            pass
+    for path in hidden:
+        if not os.path.isdir(path):
+            continue
+        _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV)
+        if _within(own, path):
+            os.makedirs(own, exist_ok=True)  # its place in the empty folder, bound back below
+        _mount(libc, "none", path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    _mount(libc, f"/proc/self/fd/{own_fd}", own, None, MS_BIND)  # the one writable place:
+    _mount(libc, "none", own, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)  # a bind copies read-only
+    os.close(own_fd)
+    # A second user namespace: the mounts above become locked there, so `umount` cannot reveal
+    # what they cover, whatever privileges the code inside gains in its own namespace.
+    uid, gid = os.getuid(), os.getgid()
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, os.strerror(errno), "unshare")
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", f"{uid} {uid} 1\n")
+    _write("/proc/self/gid_map", f"{gid} {gid} 1\n")
+    os.chdir(cwd)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m kata.sandbox SPEC -- COMMAND...`: isolate, then exec COMMAND."""
+    if argv == ["--probe"]:
+        try:
+            _enter_sandbox(os.getcwd(), [])
+        except OSError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print("sandboxed")
+        return 0
+    spec, command = json.loads(argv[0]), argv[2:]
+    try:
+        if spec["sandbox"]:
+            _enter_sandbox(spec["own"], spec["hidden"])
+        # /tmp is read-only in the sandbox: temporary files go to the grade's own folder.
+        os.makedirs(os.path.join(spec["own"], "tmp"), exist_ok=True)
+        os.environ["TMPDIR"] = os.path.join(spec["own"], "tmp")
+        _set_limits(spec["limits"])
+    except OSError as exc:
+        print(f"kata sandbox: could not isolate the run: {exc}", file=sys.stderr)
+        return 125
+    os.execv(command[0], command)
+    return 127  # pragma: no cover - execv does not return
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
