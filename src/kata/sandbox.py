@@ -22,6 +22,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
@@ -34,6 +35,7 @@ UNSHARE = ("unshare", "--user", "--map-root-user", "--net", "--mount", "--pid", 
 # mount(2) flags (linux/mount.h)
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,11 @@ def wrap(command: list[str], own_dir: Path, isolation: Isolation) -> list[str]:
     spec = {"limits": asdict(isolation.limits), "own": str(own_dir), "hidden": list(isolation.hidden),
             "sandbox": isolation.sandbox and probe() is None}
     launcher = [sys.executable, "-m", "kata.sandbox", json.dumps(spec), "--", *command]
-    return [*UNSHARE, *launcher] if spec["sandbox"] else launcher
+    if not spec["sandbox"]:
+        return launcher
+    # If the grader itself is killed, `unshare` and everything under it die with it (no orphans).
+    orphan_guard = ["setpriv", "--pdeathsig", "KILL"] if shutil.which("setpriv") else []
+    return [*orphan_guard, *UNSHARE, *launcher]
 
 
 # --- inside the launcher --------------------------------------------------------------------------
@@ -164,6 +170,8 @@ def main(argv: list[str]) -> int:
         print("sandboxed")
         return 0
     spec, command = json.loads(argv[0]), argv[2:]
+    if sys.platform == "linux" and not spec["sandbox"]:
+        _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the grader, as under `unshare`
     try:
         if spec["sandbox"]:
             _enter_sandbox(spec["own"], spec["hidden"])
