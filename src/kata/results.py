@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from enum import StrEnum
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -133,3 +134,51 @@ def write_junit(report: GradeReport, path: Path) -> None:
     ET.indent(suites)
     path.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _check_output(kata: KataResult, item: CheckResult) -> str:
+    text = item.message if item.status != Status.PASSED else ""
+    if kata.message and item.status != Status.PASSED:
+        text = f"{kata.message}\n{text}".strip()
+    return text
+
+
+def gradescope_json(report: GradeReport, visibility: str = "visible") -> dict[str, object]:
+    """Gradescope's autograder results.json: one test per check, with learner-facing output."""
+    tests = []
+    for kata in report.katas:
+        for item in kata.checks:
+            tests.append({
+                "name": f"{kata.id} {kata.title}: {item.title}",
+                "number": f"{kata.id}.{item.id}",
+                "score": item.points, "max_score": item.max_points,
+                "status": "passed" if item.status == Status.PASSED else "failed",
+                "output": _check_output(kata, item), "visibility": visibility,
+                "tags": [f"kata-{kata.id}"],
+            })
+    lines = [f"{k.id} {k.title}: {k.score}/{k.max_score}" + (f" ({k.message})" if k.message else "")
+             for k in report.katas]
+    return {"score": sum(k.score for k in report.katas), "output": "\n".join(lines), "visibility": visibility,
+            "stdout_visibility": "hidden", "tests": tests}
+
+
+def classroom_json(report: GradeReport) -> dict[str, object]:
+    """A GitHub Classroom runner result (read by classroom-resources/autograding-grading-reporter)."""
+    tests = [{"name": f"{kata.id} {item.title}", "status": "pass" if item.status == Status.PASSED else "fail",
+              "message": _check_output(kata, item), "score": item.points, "line_no": 0,
+              "execution_time": f"{kata.duration_s:.1f}s"}
+             for kata in report.katas for item in kata.checks]
+    return {"version": 1, "status": "pass" if report.all_full_marks else "fail",
+            "max_score": sum(k.max_score for k in report.katas), "tests": tests}
+
+
+def write_gradescope(report: GradeReport, path: Path, visibility: str = "visible") -> None:
+    """Write Gradescope's results.json."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(gradescope_json(report, visibility), indent=2) + "\n", encoding="utf-8")
+
+
+def write_classroom(report: GradeReport, path: Path) -> None:
+    """Write the GitHub Classroom runner result as JSON (the workflow base64-encodes it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(classroom_json(report)) + "\n", encoding="utf-8")
