@@ -1,0 +1,131 @@
+"""The cohort's report.html, loaded in headless Chromium: what it renders, offline, scripts included."""
+
+from __future__ import annotations
+
+import html.parser
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from kata import cohort
+from kata.catalog import Catalog
+from kata.results import CheckResult, KataResult, Problem, Status
+
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+# CI installs Chromium (.ci/run) and sets this, so the test can never be skipped there by accident.
+REQUIRED = os.environ.get("KATA_REQUIRE_CHROMIUM") == "1"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--host-resolver-rules=MAP * ~NOTFOUND", "--window-size=1200,2000"]
+
+
+def _kata(kata_id: str, slug: str, scores: dict[str, tuple[int, int]], problem: Problem | None = None) -> KataResult:
+    checks = [CheckResult(id=cid, title=f"Check {cid}", points=got, max_points=top,
+                          status=Status.PASSED if got == top else Status.FAILED,
+                          message="" if got == top else "observed: x\nexpected: y\nhint: z")
+              for cid, (got, top) in scores.items()]
+    return KataResult.build(id=kata_id, slug=slug, title=slug, target="t", pass_mark=100, duration_s=1.0,
+                            checks=checks, problem=problem, message="late" if problem else "")
+
+
+def _cohort(out: Path) -> list[cohort.LearnerRecord]:
+    catalog = Catalog(REPO)
+    katas = [catalog.get("01"), catalog.get("09")]
+    learners = []
+    for i in range(12):  # learner i passes the hard check only when i % 4 == 0
+        hard = (2, 2) if i % 4 == 0 else (0, 2)
+        results = [_kata("01", "ticket-triage", {"easy": (1, 1), "hard": hard}),
+                   _kata("09", "degraded-mode", {"retry": (3, 3) if i % 2 else (0, 3)},
+                         problem=Problem.TIMEOUT if i == 5 else None)]
+        learners.append(cohort.LearnerRecord(learner=f"learner{i:02d}", source=f"learner{i:02d}", kind="folder",
+                                             status="graded", score=sum(r.score for r in results), max_score=6,
+                                             katas=results))
+    learners.append(cohort.LearnerRecord(
+        learner="mallory<script>", source="m.zip", kind="zip", status="refused", reason="a link pointing outside",
+        score=0, max_score=6, katas=[]))
+    summary = cohort.RunSummary(learners=learners, graded=24, reused=0, isolation="sandbox")
+    cohort.write_outputs(out, learners, katas, summary)
+    return learners
+
+
+class _Dom(html.parser.HTMLParser):
+    """Chromium's rendered DOM: table rows under the nearest element with an id, text by id, SVG bands."""
+
+    VOID = {"input", "meta", "br", "img", "link", "hr"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[tuple[str, str]] = []  # (tag, id or "")
+        self.text: dict[str, str] = {}
+        self.rows: dict[str, list[dict[str, str]]] = {}
+        self.bands: list[int] = []
+
+    def _owner(self) -> str:
+        return next((ident for _, ident in reversed(self.open) if ident), "")
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {k: v or "" for k, v in attrs}
+        if tag == "tr":
+            self.rows.setdefault(self._owner(), []).append(found)
+        if tag == "rect" and "data-count" in found:
+            self.bands.append(int(found["data-count"]))
+        if tag not in self.VOID:
+            self.open.append((tag, found.get("id", "")))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self.open:
+            if self.open.pop()[0] == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        owner = self._owner()
+        if owner:
+            self.text[owner] = self.text.get(owner, "") + data
+
+
+@pytest.mark.skipif(CHROMIUM is None and not REQUIRED, reason="Chromium is not installed (CI installs it)")
+def test_report_renders_in_chromium(tmp_path) -> None:
+    assert CHROMIUM, "Chromium is required here (KATA_REQUIRE_CHROMIUM=1) but not installed"
+    learners = _cohort(tmp_path)
+    page = (tmp_path / "report.html").resolve()
+    profile = tmp_path / "profile"
+    done = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    dom = done.stdout
+    assert "<table id=\"learners\"" in dom or "id=\"learners\"" in dom, done.stderr[-2000:]
+    parsed = _Dom()
+    parsed.feed(dom)
+
+    # The inline script ran: it counted the learner rows into #shown.
+    assert parsed.text.get("shown") == str(len(learners))
+    # Histogram: one band per 10 points, the graded learners spread over them.
+    assert len(parsed.bands) == 10 and sum(parsed.bands) == 12
+    # Checks, hardest first: "hard" (3 of 12 passed) above "retry" (6 of 12) above "easy" (12 of 12).
+    checks = [row["data-check"] for row in parsed.rows.get("checks", []) if "data-check" in row]
+    assert checks == ["hard", "retry", "easy"]
+    rates = [float(row["data-rate"]) for row in parsed.rows["checks"] if "data-rate" in row]
+    assert rates == [25.0, 50.0, 100.0]
+    # Every learner has a row; the refused one is listed among the problems with its reason.
+    assert len([r for r in parsed.rows.get("learners", []) if "data-learner" in r]) == 13
+    problems = [r for r in dom.split("<li") if "class=\"problem\"" in r]
+    assert any("refused" in p and "link pointing outside" in p for p in problems)
+    assert any("learner05" in p and "time-out" in p for p in problems)
+    # A learner id is text, never markup: the page's one script element is the report's own.
+    assert dom.count("<script>") == 1 and "mallory&lt;script&gt;" in dom
+
+    shot = tmp_path / "report.png"
+    subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_report_fetches_nothing(tmp_path) -> None:
+    _cohort(tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    for marker in ("src=\"http", "href=\"http", "src='http", "href='http", "@import", "url(http"):
+        assert marker not in page
+    assert "<link " not in page  # styles are inline
