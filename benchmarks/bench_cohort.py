@@ -1,0 +1,83 @@
+"""Benchmark: `kata cohort` wall time and throughput on this machine (figures, not a timed test).
+
+Two cohorts:
+- the kit tests' mixed cohort (23 learners on the mini kit: correct, partial, broken, hanging with a
+  6 s time limit, hostile), as graded by `tests/kit/test_cohort.py`;
+- 20 learners on the real kit, every kata: half hand in the reference solutions, half the starters.
+
+Usage: python benchmarks/bench_cohort.py [--jobs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from kata import sandbox
+from kata.catalog import Catalog
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "kit"))
+from test_cohort import build_cohort  # noqa: E402  (the same cohort the kit's tests grade)
+
+
+def run_cohort(kit: Path, subs: Path, out: Path, *extra: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "kata", "--root", str(kit), "cohort", str(subs), "--out", str(out), *extra],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started
+
+
+def real_kit_cohort(subs: Path, learners: int) -> int:
+    """`learners` submissions of the whole kit: even ones solved, odd ones the starters."""
+    catalog = Catalog(ROOT)
+    for i in range(learners):
+        root = subs / f"learner{i:02d}" / "exercises"
+        for kata in catalog.katas:
+            shutil.copytree(kata.exercise_dir, root / kata.name)
+            if i % 2 == 0:
+                shutil.copytree(kata.solution_dir, root / kata.name, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("SOLUTION.md"))
+    return learners * len(catalog.katas)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--learners", type=int, default=20)
+    args = parser.parse_args()
+    jobs = ["--jobs", str(args.jobs)] if args.jobs else []
+    isolation = "sandbox" if sandbox.probe() is None else f"no sandbox ({sandbox.probe()})"
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, isolation: {isolation}")
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        minikit = base / "minikit"
+        shutil.copytree(ROOT / "tests" / "kit" / "minikit", minikit)
+        expected = build_cohort(base / "mixed", minikit, base / "mixed-out", port=9)
+        pairs = 2 * len(expected)
+        wall = run_cohort(minikit, base / "mixed", base / "mixed-out", "--timeout", "6", "--memory", "2048", *jobs)
+        print(f"mixed cohort: {len(expected)} learners x 2 katas ({pairs} pairs, 2 hang until the 6 s limit)")
+        print(f"  kata cohort                         {wall:7.2f} s wall, {len(expected) / wall:5.2f} learners/s, "
+              f"{pairs / wall:5.2f} pairs/s")
+        again = run_cohort(minikit, base / "mixed", base / "mixed-out", *jobs)
+        print(f"  re-run, nothing new                 {again:7.2f} s wall")
+
+        pairs = real_kit_cohort(base / "real", args.learners)
+        wall = run_cohort(ROOT, base / "real", base / "real-out", *jobs)
+        print(f"real kit: {args.learners} learners x {pairs // args.learners} katas ({pairs} pairs)")
+        print(f"  kata cohort                         {wall:7.2f} s wall, {args.learners / wall:5.2f} learners/s, "
+              f"{pairs / wall:5.2f} pairs/s")
+        if sandbox.probe() is None:
+            wall_plain = run_cohort(ROOT, base / "real", base / "real-out2", "--no-sandbox", *jobs)
+            print(f"  kata cohort --no-sandbox            {wall_plain:7.2f} s wall (the sandbox costs "
+                  f"{100 * (wall / wall_plain - 1):+.0f}%)")
+
+
+if __name__ == "__main__":
+    main()
