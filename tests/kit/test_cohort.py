@@ -425,3 +425,17 @@ def test_cohort_without_the_sandbox_says_so(kata_cli, minikit, tmp_path) -> None
     assert code == 0 and "no sandbox (turned off (--no-sandbox))" in printed
     assert "ada,graded,5,2,7,7" in (tmp_path / "out" / "gradebook.csv").read_text()
     assert Catalog(minikit).get("01")  # the kit itself is untouched and still loads
+
+
+def test_git_repository_with_a_link_outside_is_refused(minikit, tmp_path) -> None:
+    repo = write_kata_files(tmp_path / "work" / "exercises", minikit).parent
+    (repo / "exercises" / "01-echo" / "peek").symlink_to("/etc")
+    git("init", "-q", cwd=repo)
+    git("add", ".", cwd=repo)
+    git("commit", "-qm", "x", cwd=repo)
+    (tmp_path / "subs").mkdir()
+    git("clone", "-q", "--bare", str(repo), str(tmp_path / "subs" / "zed.git"), cwd=tmp_path)
+    [sub] = cohort.discover(tmp_path / "subs")
+    assert (sub.learner, sub.kind) == ("zed", cohort.Kind.GIT)
+    with pytest.raises(cohort.Refused, match="link pointing outside"):
+        cohort.unpack(sub, tmp_path / "ws", cohort.CohortOptions())
