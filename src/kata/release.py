@@ -111,7 +111,8 @@ def _banner(with_hidden_checks: bool) -> str:
                "The hidden checks are not included: `nox -s grade` runs each service's own tests, and your "
                "instructor grades the rest.")
     return (f"> **Student edition** (built {dt.datetime.now(dt.UTC).date().isoformat()}). There are no reference "
-            f"solutions in it, and the recorded model traffic carries no prompts. {grading}\n\n")
+            f"solutions in it, and the recorded model traffic carries no prompts (the stand-in scripts that produced "
+            f"it stay with the instructor). {grading}\n\n")
 
 
 def workflow_text(katas: list[Kata]) -> str:
