@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -12,10 +13,10 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from . import __version__, cohort, record, report, runner, sandbox, targets, verify
+from . import __version__, cohort, gradescope, learner, loop, record, release, report, runner, sandbox, targets, verify
 from .catalog import Catalog, Kata, KitError, find_root
 from .progress import Progress
-from .results import GradeReport, write_json, write_junit
+from .results import GradeReport, write_classroom, write_gradescope, write_json, write_junit
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--target", type=Path, help="grade this folder instead of exercises/")
     grade.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
     grade.add_argument("--junit", type=Path, metavar="PATH", help="also write the results as JUnit XML")
+    grade.add_argument("--gradescope", type=Path, metavar="PATH", help="also write Gradescope's results.json")
+    grade.add_argument("--gradescope-visibility", default="visible", help=argparse.SUPPRESS)
+    grade.add_argument("--classroom", type=Path, metavar="PATH",
+                       help="also write a GitHub Classroom runner result (the release's workflow uses it)")
     grade.add_argument("--timeout", type=float, metavar="SECONDS", help="time limit per kata (default 60)")
     grade.add_argument("--jobs", type=int, default=None, help="katas graded in parallel (default: cores)")
     grade.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)
@@ -46,6 +51,20 @@ def _parser() -> argparse.ArgumentParser:
     ver = sub.add_parser("verify", help="prove the kit: starters fail, solutions pass, wrong ones fail")
     ver.add_argument("katas", nargs="*", metavar="KATA")
     ver.add_argument("--jobs", type=int, default=None)
+
+    rel = sub.add_parser("release", help="write a student edition: no solutions, cassettes without prompts")
+    rel.add_argument("out", type=Path, metavar="OUT", help="a new folder for the edition")
+    rel.add_argument("--with-hidden-checks", action="store_true",
+                     help="include the hidden checks, so learners grade themselves (self-graded workshops)")
+    rel.add_argument("--kata", action="append", default=[], metavar="KATA", help="only these katas")
+    rel.add_argument("--zip", action="store_true", help="also write OUT.zip")
+
+    gs = sub.add_parser("gradescope", help="build a Gradescope autograder bundle (setup.sh, run_autograder)")
+    gs.add_argument("out", type=Path, metavar="OUT.zip")
+    gs.add_argument("--kata", action="append", default=[], metavar="KATA", help="only these katas")
+    gs.add_argument("--visibility", default="after_published",
+                    choices=["hidden", "after_due_date", "after_published", "visible"],
+                    help="when learners see each check's result (Gradescope's visibility; default after_published)")
 
     coh = sub.add_parser("cohort", help="grade every learner of a folder of submissions (instructors)")
     coh.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
@@ -63,9 +82,13 @@ def _parser() -> argparse.ArgumentParser:
 
     rec = sub.add_parser("record", help="re-record a kata's cassettes (kit maintainers)")
     rec.add_argument("kata")
-    rec.add_argument("--standin", action="store_true", required=True,
-                     help="record against the kata's scripted stand-in (fixtures/NN-*/standin.toml)")
+    rec.add_argument("--standin", action="store_true",
+                     help="record against the kata's scripted stand-in (fixtures/NN-*/standin.toml); without "
+                          "it, against the real endpoint OPENAI_API_KEY / OPENAI_BASE_URL name")
     rec.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
+    rec.add_argument("--model", help="real endpoint: ask this model instead of the one the solution names")
+    rec.add_argument("--out", type=Path, metavar="DIR", help="real endpoint: write the cassettes here instead")
+    loop.add_parsers(sub)
     return parser
 
 
@@ -76,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         root = args.root.resolve() if args.root else find_root()
         catalog = Catalog(root)
+        if loop.keeps_starters(args):
+            learner.keep_starters(catalog)  # outside git only: `kata reset` needs the pristine starter
         return COMMANDS[args.command](args, catalog, out)
     except KitError as exc:
         out.print(f"[red]kata: {escape(str(exc))}[/]")
@@ -135,6 +160,10 @@ def cmd_grade(args: argparse.Namespace, catalog: Catalog, out: report.Console) -
         write_json(graded, args.json)
     if args.junit:
         write_junit(graded, args.junit)
+    if args.gradescope:
+        write_gradescope(graded, args.gradescope, args.gradescope_visibility)
+    if args.classroom:
+        write_classroom(graded, args.classroom)
     return 0 if graded.all_full_marks else 1
 
 
@@ -159,6 +188,8 @@ def cmd_verify(args: argparse.Namespace, catalog: Catalog, out: report.Console) 
 
 
 def cmd_record(args: argparse.Namespace, catalog: Catalog, out: report.Console) -> int:
+    if not args.standin:
+        return loop.cmd_record_endpoint(args, catalog, out)
     kata = catalog.get(args.kata)
     outcome = record.record_with_standin(kata, write=not args.dry_run)
     report.print_result(out, outcome.result)
@@ -172,6 +203,39 @@ def cmd_record(args: argparse.Namespace, catalog: Catalog, out: report.Console) 
         out.print("[red]recording incomplete: cassettes left as they were[/]")
         return 1
     out.print("[green]cassettes written[/]" if not args.dry_run else "[dim]dry run: nothing written[/]")
+    return 0
+
+
+def cmd_release(args: argparse.Namespace, catalog: Catalog, out: report.Console) -> int:
+    katas = catalog.select(args.kata)
+    out.print(f"[dim]Writing the student edition of {len(katas)} kata(s) to {args.out}...[/]")
+    built = release.build(catalog, args.out, with_hidden_checks=args.with_hidden_checks, katas=katas)
+    saved = 100 * (1 - built.bytes_after / built.bytes_before) if built.bytes_before else 0
+    checks = "included: learners grade themselves" if built.with_hidden_checks else (
+        "left out: learners grade the service's own tests, you grade the rest")
+    out.print(f"  hidden checks {checks}")
+    out.print(f"  {built.cassettes} cassettes without prompts ({built.bytes_before // 1024} KB -> "
+              f"{built.bytes_after // 1024} KB, {saved:.0f}% smaller)")
+    out.print(f"  GitHub Actions workflow: {release.WORKFLOW} (GitHub Classroom autograding)")
+    for result in built.proof:
+        mark = "[green]✔[/]" if result.full_marks else "[red]✘[/]"
+        out.print(f"  {mark} reference solution of {result.id} against the edition: {result.score}/{result.max_score}")
+    if not built.proven:
+        out.print("[red]release: the edition does not replay for a correct solution; do not hand it out[/]")
+        return 1
+    if args.zip:
+        archive = shutil.make_archive(str(args.out), "zip", root_dir=args.out)
+        out.print(f"  {archive}")
+    out.print(f"[green]student edition written and proven: {args.out}[/]")
+    return 0
+
+
+def cmd_gradescope(args: argparse.Namespace, catalog: Catalog, out: report.Console) -> int:
+    katas = catalog.select(args.kata)
+    bundle = gradescope.build_bundle(catalog, args.out, katas=katas, visibility=args.visibility)
+    out.print(f"[green]Gradescope autograder bundle written:[/] {bundle.path} ({bundle.size // 1024} KB, "
+              f"{len(katas)} kata(s), visibility {args.visibility})")
+    out.print("  Upload it as the assignment's autograder (Configure Autograder > Zip file upload).")
     return 0
 
 
@@ -191,4 +255,5 @@ def cmd_cohort(args: argparse.Namespace, catalog: Catalog, out: report.Console) 
 
 
 COMMANDS = {"list": cmd_list, "hint": cmd_hint, "check": cmd_check, "grade": cmd_grade,
-            "verify": cmd_verify, "record": cmd_record, "cohort": cmd_cohort}
+            "verify": cmd_verify, "record": cmd_record, "cohort": cmd_cohort, "release": cmd_release,
+            "gradescope": cmd_gradescope, **loop.COMMANDS}

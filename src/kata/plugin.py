@@ -178,13 +178,26 @@ def _patch_unmatched_explanations() -> None:
         sent_req = kwargs["failed_request"]
         sent = replay.identify(sent_req.method, sent_req.uri, sent_req.body, pattern)
         recorded = [replay.identify(r.method, r.uri, r.body, pattern) for r in self.cassette.requests]
-        note = replay.explain_unmatched(sent, recorded, getattr(self, "reason", "") == "already_played")
+        played = getattr(self, "reason", "") == "already_played"
+        note = replay.explain_unmatched(sent, recorded, played)
         self.kata_note = note
+        self.kata_brief = _brief_says(replay.unmatched_aspects(sent, recorded, played))
         if note not in _state().replay_notes:
             _state().replay_notes.append(note)
+            if self.kata_brief:
+                _state().replay_notes.append(f"the brief says: {self.kata_brief}")
 
     Unmatched.__init__ = __init__  # type: ignore[method-assign]
     Unmatched._kata_patched = True  # type: ignore[attr-defined]
+
+
+def _brief_says(aspects: list[str]) -> str:
+    """The brief's contract about what an unmatched request got wrong ("" when the brief has no such table)."""
+    try:
+        brief = (_state().target / "README.md").read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    return replay.brief_says(brief, aspects) or ""
 
 
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
@@ -203,12 +216,33 @@ def _is_service_test(item: pytest.Item) -> bool:
     return _under(Path(str(item.path)), _state().service_tests)
 
 
+_LOAD_ERRORS: dict[str, str] = {}  # collector nodeid -> why it could not be loaded, in the learner's terms
+
+
+def pytest_exception_interact(node: pytest.Item | pytest.Collector, call: pytest.CallInfo[Any],
+                              report: pytest.CollectReport | pytest.TestReport) -> None:
+    """A module that fails to load: keep the learner's file and line of the cause (called before
+    pytest_collectreport), not the grader's frames that pytest's report starts with."""
+    if not isinstance(report, pytest.CollectReport) or call.excinfo is None:
+        return
+    exc = call.excinfo.value
+    cause = exc.__cause__ or exc.__context__ or exc
+    target = _state().target
+    if isinstance(cause, SyntaxError) and _under(Path(cause.filename or ""), target):
+        _LOAD_ERRORS[report.nodeid] = f"your code does not compile: {cause.msg} at {_syntax_location(cause, target)}"
+    elif isinstance(cause, Exception) and (where := _learner_frame(cause, target)):
+        text = str(cause).splitlines()[0] if str(cause) else ""
+        kind = "could not be imported" if isinstance(cause, ImportError) else "raised while loading"
+        _LOAD_ERRORS[report.nodeid] = (f"your code {kind}: {type(cause).__name__}{': ' + text if text else ''} "
+                                       f"at {where.splitlines()[0]}")
+
+
 def pytest_collectreport(report: pytest.CollectReport) -> None:
     if report.failed:
         state = _state()
         # report.fspath is relative to the rootdir (the grader's temporary folder), not to the cwd.
         where = state.rootdir / report.fspath if report.fspath else None
-        reason = _crash_line(report.longrepr)
+        reason = _LOAD_ERRORS.get(report.nodeid) or _crash_line(report.longrepr)
         if where is not None and _under(where, state.service_tests):
             state.collect_errors.append(f"{where.name} could not be loaded: {reason}")
         else:
@@ -296,6 +330,7 @@ def openai_client(sent_requests: list[SentRequest], real_sleeps: list[float]) ->
 
     pattern = _state().record_pattern
     standin = os.environ.get("KATA_STANDIN_URL")
+    live = _live_settings()
 
     def chosen(rule: Any, sent: SentRequest) -> bool:
         if rule is None:
@@ -304,7 +339,7 @@ def openai_client(sent_requests: list[SentRequest], real_sleeps: list[float]) ->
 
     class LoggingTransport(httpx2.HTTPTransport):
         def __init__(self, **rules: Any) -> None:
-            super().__init__()
+            super().__init__(verify=_ssl_context())
             self.rules = rules
 
         def handle_request(self, request: httpx2.Request) -> httpx2.Response:
@@ -318,6 +353,8 @@ def openai_client(sent_requests: list[SentRequest], real_sleeps: list[float]) ->
                 raise httpx2.ReadTimeout("simulated time-out", request=request)
             if chosen(self.rules["error_on"], sent):
                 raise httpx2.ConnectError("simulated connection error", request=request)
+            if live.get("model") and sent.model and sent.model != live["model"]:
+                request = _with_model(request, live["model"], sent.model)
             return super().handle_request(request)
 
     def make(
@@ -332,11 +369,47 @@ def openai_client(sent_requests: list[SentRequest], real_sleeps: list[float]) ->
         transport = LoggingTransport(timeout_on=timeout_on, on_timeout=on_timeout, error_on=error_on,
                                      on_request=on_request)
         http = httpx2.Client(transport=transport)
+        if live:  # `kata live` / `kata record` against a real endpoint, with the learner's own key
+            return openai.OpenAI(api_key=live["api_key"], base_url=live["base_url"], max_retries=0,
+                                 organization=live.get("organization"), project=live.get("project"),
+                                 http_client=http)
         # While recording, the stand-in learns which cassette a request belongs to from the path prefix.
         base_url = f"{standin.rsplit('/v1', 1)[0]}/{_state().cassette}/v1" if standin else f"{replay.API_ORIGIN}/v1"
         return openai.OpenAI(api_key=DUMMY_KEY, base_url=base_url, max_retries=0, http_client=http)
 
     return make
+
+
+def _live_settings() -> dict[str, str]:
+    """The real endpoint `kata live` hands over (KATA_LIVE_*; the learner's OPENAI_* never reach grading)."""
+    names = {"base_url": "KATA_LIVE_BASE_URL", "api_key": "KATA_LIVE_API_KEY", "model": "KATA_LIVE_MODEL",
+             "organization": "KATA_LIVE_ORGANIZATION", "project": "KATA_LIVE_PROJECT"}
+    found = {key: os.environ[var] for key, var in names.items() if os.environ.get(var)}
+    return found if "base_url" in found and "api_key" in found else {}
+
+
+_SSL: list[Any] = []
+
+
+def _ssl_context() -> Any:
+    """One TLS context per process: building one reads the CA bundle (about 25 ms), once per client."""
+    if not _SSL:
+        import httpx2
+
+        _SSL.append(httpx2.create_ssl_context())
+    return _SSL[0]
+
+
+def _with_model(request: Any, model: str, sent_model: str) -> Any:
+    """The request with `model` in its body (live mode's model override); the header lets the cassette
+    keep the model the code sent (`replay.scrub_request`)."""
+    import httpx2
+
+    content = replay.swap_model(request.content, model)
+    headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() != "content-length"]
+    headers.append((replay.SENT_MODEL_HEADER, sent_model))
+    return httpx2.Request(request.method, request.url, headers=headers, content=content,
+                          extensions=request.extensions)
 
 
 def _sent_request(index: int, request: Any, pattern: str) -> SentRequest:
@@ -448,9 +521,15 @@ def _send_existing() -> None:
         total = len(state.service_items)
         shown = "\n".join(f"  - {p}" for p in problems[:8])
         more = f"\n  - ... and {len(problems) - 8} more" if len(problems) > 8 else ""
+        failed = len(state.service_failures)
+        if failed and state.collect_errors:
+            head = f"{failed} of {total} existing tests failed and some could not be loaded"
+        elif state.collect_errors:
+            head = f"{len(state.collect_errors)} of the existing test files could not be loaded"
+        else:
+            head = f"{failed} of {total} existing tests failed"
         message = (
-            f"observed: {len(state.service_failures)} of {total} existing tests failed"
-            f"{' and some could not be loaded' if state.collect_errors else ''}:\n{shown}{more}\n"
+            f"observed: {head}:\n{shown}{more}\n"
             "expected: every test the service shipped with still passes (the kit runs its own copy)\n"
             f"hint: run `kata check {state.kata_id}` to see them fail in full; keep the old behaviour working."
         )
@@ -523,10 +602,10 @@ def _judge(outcome: _ItemOutcome, meta: CheckMeta, state: _State) -> tuple[str, 
         )
     if exc is not None and type(exc).__name__ == "CannotOverwriteExistingCassetteException":
         note = getattr(exc, "kata_note", "a request matched no recording")
-        return "error", (
-            f"observed: {note}\nexpected: the requests the brief describes (endpoint, model, output schema, "
-            "one record per request)" + hint
-        )
+        brief = getattr(exc, "kata_brief", "")
+        expected = (f"what the brief (README.md) says: {brief}" if brief else
+                    "the requests the brief describes (endpoint, model, output schema, one record per request)")
+        return "error", f"observed: {note}\nexpected: {expected}" + hint
     if exc is None:
         return "error", f"observed: the check failed in {outcome.phase}{hint}{notes}"
     where = _learner_frame(exc, state.target)

@@ -161,6 +161,57 @@ def differences(sent: Identity, recorded: Identity) -> list[str]:
     return found
 
 
+def unmatched_aspects(sent: Identity, recorded: list[Identity], already_played: bool) -> list[str]:
+    """Which parts of the brief's contract an unmatched request breaks: `no request`, `count`, or
+    the names `differences` uses (`endpoint`, `model`, `streaming`, `output mode`, `schema fields`,
+    `tools`, `records`) for the closest recording."""
+    if not recorded:
+        return ["no request"]
+    if already_played or any(not differences(sent, r) for r in recorded):
+        return ["count"]
+    best = min(recorded, key=lambda r: len(differences(sent, r)))
+    names = ("endpoint", "model", "streaming", "output mode", "schema fields", "tools", "records")
+    return [name for name in names for found in differences(sent, best) if found.startswith(name)]
+
+
+# Words that point at the row of a brief's contract table about each part of a request.
+_BRIEF_WORDS = {
+    "no request": ("count", "blank", "empty", "no request", "none for"),
+    "count": ("count", "one request", "per ", "retries"),
+    "endpoint": ("post /v1", "endpoint", "request"),
+    "model": ("model", "request"),
+    "streaming": ("stream", "request"),
+    "output mode": ("schema", "structured", "output", "request"),
+    "schema fields": ("schema", "field", "structured", "request"),
+    "tools": ("tool", "function", "request"),
+    "records": ("user message", "user content", "record", "ref", "id"),
+}
+
+
+def brief_says(brief: str, aspects: list[str]) -> str | None:
+    """The row of the brief's contract table that fixes the first of `aspects`, as plain text.
+
+    Briefs list the contracts the checks rely on in a `| what | contract |` table; the row that
+    mentions most of the aspect's words wins (a word in the row's first cell counts double).
+    """
+    rows = []
+    for line in brief.splitlines():
+        cells = [c.strip().replace("`", "") for c in line.strip().strip("|").split("|")]
+        if not line.lstrip().startswith("|") or len(cells) < 2 or set("".join(cells)) <= set("-: "):
+            continue
+        rows.append(cells)
+    if len(rows) < 2 or not aspects:
+        return None
+    words = _BRIEF_WORDS.get(aspects[0], ())
+    best, best_score = None, 0
+    for cells in rows[1:]:  # the first row is the table's header
+        head, text = cells[0].lower(), " ".join(cells).lower()
+        score = sum(1 for w in words if w in text) + sum(1 for w in words if w in head)
+        if score > best_score:
+            best, best_score = cells, score
+    return f"{best[0]}: {' '.join(best[1:])}" if best else None
+
+
 def explain_unmatched(sent: Identity, recorded: list[Identity], already_played: bool) -> str:
     """A learner-facing account of why a request got no recorded answer (never the recorded prompt)."""
     about = f"{sent.endpoint} with model {sent.model!r} about {_show(sent.records)}"
@@ -202,9 +253,33 @@ def rewrite_local_host(uri: str) -> str:
     return uri
 
 
+SENT_MODEL_HEADER = "x-kata-sent-model"  # live mode: the model the code asked for, before an override
+
+
+def swap_model(body: bytes, model: str) -> bytes:
+    """The JSON request body with another `model`, encoded as the SDK encodes it (compact, UTF-8)."""
+    data = parse_body(body)
+    if not data or "model" not in data:
+        return body
+    data["model"] = model
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def redact(text: str) -> str:
+    """Secrets a response body can carry (an organisation id in a 429 message, say), made harmless."""
+    text = SECRET_PATTERNS["an API key (sk-...)"].sub("[redacted key]", text)
+    text = re.sub(r"\borg-[A-Za-z0-9]{8,}", "org-kata", text)
+    return re.sub(r"\bproj_[A-Za-z0-9]{8,}", "proj_kata", text)
+
+
 def scrub_request(request: Any) -> Any:
-    """vcrpy `before_record_request`: local host -> API host; only content-type kept of the headers."""
+    """vcrpy `before_record_request`: local host -> API host; only content-type kept of the headers;
+    a model swapped by live mode's `--model` is stored as the model the code sent."""
     request.uri = rewrite_local_host(request.uri)
+    sent_model = request.headers.get(SENT_MODEL_HEADER)
+    if sent_model and isinstance(request.body, bytes | str):
+        raw = request.body.encode() if isinstance(request.body, str) else request.body
+        request.body = swap_model(raw, sent_model)
     for name in list(request.headers):
         if name.lower() not in KEPT_REQUEST_HEADERS:
             del request.headers[name]
@@ -219,6 +294,14 @@ def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
         for name, value in headers.items()
         if name.lower() in KEPT_RESPONSE_HEADERS or name.lower().startswith(KEPT_RESPONSE_PREFIXES)
     }
+    body = response.get("body") or {}
+    if isinstance(body.get("string"), bytes):
+        try:
+            body["string"] = redact(body["string"].decode("utf-8")).encode("utf-8")
+        except UnicodeDecodeError:
+            pass  # not text: nothing a secret pattern could match
+    elif isinstance(body.get("string"), str):
+        body["string"] = redact(body["string"])
     return response
 
 

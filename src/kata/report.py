@@ -45,12 +45,24 @@ def print_result(out: Console, result: KataResult) -> None:
         tag = escape(f"[{item.id}, {item.points}/{item.max_points}]")
         out.print(f"  {MARKS[item.status]} {escape(item.title)} [dim]{tag}[/]{guard}")
         if item.status != Status.PASSED and item.message:
-            # A starter often fails many checks for one reason: say it once.
-            lines = ["(same as above)"] if item.message == previous else item.message.splitlines()
+            # A starter often fails many checks for one reason: say it once (each check keeps its hint).
+            lines = item.message.splitlines()
+            if item.message == previous:
+                lines = ["(same as above)"]
+            elif _observed(item.message) and _observed(item.message) == _observed(previous):
+                lines = ["observed: the same as above"] + [ln for ln in lines if ln.startswith("hint:")]
             for line in lines:
                 out.print(f"      [dim]│[/] {escape(line)}")
             previous = item.message
     out.print()
+
+
+def _observed(message: str) -> list[str]:
+    """The `observed:` part of a check's message (the lines before `expected:`)."""
+    lines = message.splitlines()
+    if not lines or not lines[0].startswith("observed:"):
+        return []
+    return lines[: next((n for n, ln in enumerate(lines) if ln.startswith("expected:")), len(lines))]
 
 
 def print_summary(out: Console, results: list[KataResult]) -> None:

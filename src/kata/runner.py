@@ -183,11 +183,14 @@ def _run_warm(command: list[str], work: Path, env: dict[str, str], key_fd: int, 
         return None
     from .warm import WarmUnavailable
 
+    if isolation is not None:  # as the sandbox launcher does: temporary files in the grade's own folder
+        (work.parent / "tmp").mkdir(exist_ok=True)
+        env = {**env, "TMPDIR": str(work.parent / "tmp")}
     try:
         options.warm.ensure()
         return options.warm.run(command, cwd=work, env=env, key_fd=key_fd, out_fd=out_fd, time_limit=limit,
                                 limits=isolation.limits if isolation is not None else None)
-    except WarmUnavailable:
+    except (WarmUnavailable, OSError):
         return None  # nothing started: a fresh interpreter grades instead
 
 
@@ -262,6 +265,9 @@ def _assemble(
                                   status=status, message=text, guard=meta.get("guard", False)))
     if kit_errors:
         message = (message + " " if message else "") + "Kit problem: " + "; ".join(kit_errors)
+    if not kata.has_hidden_checks and not message:
+        message = ("This edition has no hidden checks: only the service's own tests were run. "
+                   "Your instructor grades the rest.")
     plays = (received.of_kind("plays") or [{"plays": {}}])[-1]["plays"]
     return KataResult.build(**build, checks=checks, message=message, crashed=bool(kit_errors),
                             cassette_plays=plays, problem=problem)

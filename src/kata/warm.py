@@ -1,0 +1,392 @@
+"""A warm grader: one process that has already imported pytest, the SDK, VCR, pydantic and the kit,
+and forks a fresh child for every grade.
+
+`kata grade` starts a new interpreter per kata, which spends most of a second importing pytest, the
+`openai` SDK (about 0.5 s alone), httpx2, VCR and pydantic before the first check runs. `kata watch`
+grades the same kata again on every save, so it keeps this process (a "zygote") running instead:
+for each grade it forks a child that starts from the imported modules and runs `pytest.main` with
+exactly the arguments of the cold path (`runner._command`). What stays the same as the cold path:
+
+- the child is the leader of a new session: at the end its whole process group is killed, so
+  anything the submission left running in the background ends too;
+- the kata's time limit is enforced by the zygote, which kills the group when it runs out;
+- the results channel key travels as a pipe file descriptor (passed over a Unix socket with
+  SCM_RIGHTS) and the plugin reads and closes it before learner code is imported;
+- stdout and stderr go to the grade's own `pytest.out`; stdin is /dev/null;
+- the environment, working folder, `sys.path` (as PYTHONPATH would set it) and `sys.argv` are the
+  cold path's; resource limits (`sandbox.Limits`) are applied with setrlimit when given.
+
+The zygote imports no learner code, so every child imports the submission afresh. If the zygote is
+gone (killed, crashed), `run` raises `WarmUnavailable` before anything started and the runner falls
+back to the cold path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import gc
+import importlib
+import json
+import os
+import resource
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+# Imported once by the zygote. Learner code is never among them.
+PRELOAD = (
+    "pytest", "_pytest.python", "_pytest.runner", "_pytest.main", "_pytest.terminal", "_pytest.fixtures",
+    "pytest_recording.plugin", "vcr", "vcr.stubs.httpx_stubs", "openai", "openai.types.chat", "httpx2",
+    "pydantic", "yaml", "sqlite3", "kata.plugin", "kata.checks", "kata.replay", "kata.clock", "kata.channel",
+)
+# Imported when installed: katas that prepare data use them, and pandas alone takes about 0.4 s.
+OPTIONAL_PRELOAD = ("pandas", "numpy")
+START_TIMEOUT = 60.0  # seconds for the zygote to import everything (a cold disk cache is slow)
+MAX_MESSAGE = 1 << 20
+MAX_STARTS = 5
+
+
+class WarmUnavailable(Exception):
+    """The warm grader cannot run this grade (not started, or gone); nothing was started."""
+
+
+@dataclass(frozen=True)
+class WarmRun:
+    """How the forked grading process ended: exit code (negative: killed by that signal), time-out."""
+
+    returncode: int | None
+    timed_out: bool
+
+
+# --------------------------------------------------------------------------- framing
+
+
+def _send(sock: socket.socket, message: dict[str, Any], fds: Sequence[int] = ()) -> None:
+    data = (json.dumps(message) + "\n").encode()
+    if fds:
+        sent = socket.send_fds(sock, [data], list(fds))
+        data = data[sent:]
+    if data:
+        sock.sendall(data)
+
+
+class _Reader:
+    """Newline-delimited JSON messages from a stream socket, with any file descriptors they carry."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = b""
+        self.fds: list[int] = []
+
+    def read(self, timeout: float | None) -> dict[str, Any] | None:
+        """The next message; None on end of stream; TimeoutError when none came in `timeout` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.sock], [], [], left)[0]:
+                    raise TimeoutError("no message from the warm grader")
+            data, fds, _flags, _addr = socket.recv_fds(self.sock, 65536, 4)
+            self.fds += fds
+            if not data:
+                return None
+            self.buffer += data
+            if len(self.buffer) > MAX_MESSAGE:
+                raise ValueError("message too long")
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def take_fds(self) -> list[int]:
+        fds, self.fds = self.fds, []
+        return fds
+
+
+# --------------------------------------------------------------------------- the grader's side
+
+
+class WarmGrader:
+    """The grader's handle on a zygote; use as a context manager, or `start()` then `close()`.
+
+    `run` grades one kata at a time (callers in several threads take turns).
+    """
+
+    def __init__(self, env: Mapping[str, str] | None = None, preload: Sequence[str] = PRELOAD) -> None:
+        self.env = dict(env) if env is not None else _base_env()
+        self.preload = tuple(preload)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.pid: int | None = None  # the zygote's pid, once it is ready
+        self._sock: socket.socket | None = None
+        self._reader: _Reader | None = None
+        self._lock = threading.Lock()
+        self._log: Any = None
+        self.last_words = ""  # the last line the zygote wrote to stderr before it ended
+        self.starts = 0  # how many zygotes were started (a restart after a crash counts)
+
+    def __enter__(self) -> WarmGrader:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None and self._sock is not None
+
+    def start(self) -> None:
+        """Start the zygote and wait until it has imported everything; raises WarmUnavailable if it cannot."""
+        self.close()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._log = tempfile.TemporaryFile()  # the zygote's own messages (a pipe could fill up and block it)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "kata.warm", str(theirs.fileno()), ",".join(self.preload)],
+                env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
+                pass_fds=(theirs.fileno(),),
+            )
+        finally:
+            theirs.close()
+        self._sock, self._reader = ours, _Reader(ours)
+        self.starts += 1
+        try:
+            ready = self._reader.read(START_TIMEOUT)
+        except (TimeoutError, OSError, ValueError) as exc:
+            self.close()
+            raise WarmUnavailable(f"the warm grader did not start: {exc}") from exc
+        if not ready or "ready" not in ready:
+            self.close()
+            raise WarmUnavailable(f"the warm grader did not start: {self.last_words or 'no reason given'}")
+        self.pid = int(ready["pid"])
+
+    def ensure(self) -> None:
+        """Start the zygote again if it is gone (e.g. killed), a few times at most: a zygote that keeps
+        dying would otherwise cost a start on every grade."""
+        if self.alive:
+            return
+        if self.starts >= MAX_STARTS:
+            raise WarmUnavailable(f"the warm grader ended {self.starts} times; grading without it")
+        self.start()
+
+    def run(
+        self, command: Sequence[str], *, cwd: os.PathLike[str] | str, env: Mapping[str, str], key_fd: int,
+        out_fd: int, time_limit: float, limits: Any = None,
+    ) -> WarmRun:
+        """Run `python -m pytest ARGS` (as `command`) in a child forked from the zygote.
+
+        `key_fd` is the channel key's pipe (the child gets it under the same number, as with
+        `pass_fds`), `out_fd` receives stdout and stderr. `limits` is a `sandbox.Limits` or None.
+        """
+        if list(command[1:3]) != ["-m", "pytest"]:
+            raise ValueError(f"the warm grader runs `python -m pytest ...`, not {command[:3]}")
+        request = {"args": list(command[3:]), "cwd": os.fspath(cwd), "env": dict(env), "key_fd": key_fd,
+                   "time_limit": time_limit, "limits": asdict(limits) if limits is not None else None}
+        with self._lock:
+            if not self.alive:
+                raise WarmUnavailable("the warm grader is not running")
+            assert self._sock is not None and self._reader is not None
+            try:
+                _send(self._sock, request, [key_fd, out_fd])
+                started = self._reader.read(10.0)
+            except (OSError, TimeoutError, ValueError) as exc:
+                self.close()
+                raise WarmUnavailable(f"the warm grader did not answer: {exc}") from exc
+            if not started or "started" not in started:
+                self.close()
+                raise WarmUnavailable("the warm grader ended before grading started")
+            child = int(started["started"])
+            try:
+                # The zygote enforces the limit; this is only in case the zygote itself hangs or dies.
+                ended = self._reader.read(time_limit + 30.0)
+            except (OSError, TimeoutError, ValueError):
+                ended = None
+            if not ended or "returncode" not in ended:
+                _kill_group(child)
+                self.close()
+                return WarmRun(returncode=None, timed_out=ended is None)
+            return WarmRun(returncode=ended["returncode"], timed_out=bool(ended["timed_out"]))
+
+    def close(self) -> None:
+        """End the zygote (and whatever grade it is running)."""
+        if self._sock is not None:
+            self._sock.close()  # the zygote sees the end of its stream, kills its child's group and exits
+            self._sock = self._reader = None
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+        if self._log is not None:
+            self._log.seek(0)
+            lines = self._log.read().decode(errors="replace").strip().splitlines()
+            self.last_words = lines[-1] if lines else ""
+            self._log.close()
+            self._log = None
+        self.pid = None
+
+
+def _base_env() -> dict[str, str]:
+    """The cold path's environment, without the per-grade PYTHONPATH (the child sets `sys.path`)."""
+    from .runner import _child_env  # the runner does not import this module: no cycle at import time
+
+    env = _child_env(os.curdir, os.curdir, None)  # type: ignore[arg-type]
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+# --------------------------------------------------------------------------- the zygote
+
+
+def _preload(names: Sequence[str]) -> None:
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            if name.split(".")[0] not in OPTIONAL_PRELOAD:
+                raise
+
+
+def _high(fd: int) -> int:
+    """A copy of `fd` numbered 100 or above (so moving fds into place never clobbers one of them)."""
+    new = fcntl.fcntl(fd, fcntl.F_DUPFD, 100)
+    os.close(fd)
+    return new
+
+
+def _apply_limits(limits: Mapping[str, int] | None) -> None:
+    """The same limits `sandbox.Limits` sets in the cold path's launcher (0 means no limit)."""
+    if not limits:
+        return
+    for name, value in (("cpu_seconds", resource.RLIMIT_CPU), ("memory_bytes", resource.RLIMIT_AS),
+                        ("file_bytes", resource.RLIMIT_FSIZE), ("open_files", resource.RLIMIT_NOFILE)):
+        amount = int(limits.get(name) or 0)
+        if amount > 0:
+            resource.setrlimit(value, (amount, amount))
+
+
+def _child(request: dict[str, Any], key_fd: int, out_fd: int, sock: socket.socket, base_path: list[str]) -> None:
+    """In the forked child: become the cold path's `python -m pytest ARGS`, then exit. Never returns."""
+    code = 70
+    try:
+        os.setsid()
+        # The zygote ignores SIGINT; everything else is as a fresh interpreter has it (SIGPIPE ignored).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        sock.close()
+        key_fd, out_fd = _high(key_fd), _high(out_fd)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out_fd, 1)
+        os.dup2(out_fd, 2)
+        os.close(null)
+        os.close(out_fd)
+        os.dup2(key_fd, int(request["key_fd"]))  # the number the plugin is told (--kata-key-fd)
+        os.close(key_fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        extra = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
+        # `python -m pytest` puts the working folder first, then PYTHONPATH, then the site paths.
+        sys.path[:] = [os.getcwd(), *extra, *base_path]
+        sys.argv = [sys.modules["pytest"].__file__ or "pytest", *request["args"]]
+        sys.dont_write_bytecode = True
+        _apply_limits(request.get("limits"))
+        gc.unfreeze()
+        import pytest
+
+        code = int(pytest.main(request["args"]))
+    except SystemExit as exc:  # learner code may raise it outside a check
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # noqa: BLE001 - reported in pytest.out, like a crashed interpreter would
+        traceback.print_exc()
+        code = 70
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def _wait(pid: int, sock: socket.socket, time_limit: float) -> tuple[int | None, bool, bool]:
+    """Wait for the child: (exit code, timed out, the grader went away)."""
+    deadline = time.monotonic() + time_limit
+    pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
+    listening = True  # to the grader's socket: its end means the grader is gone
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done == pid:
+                _kill_group(pid)  # stray background processes of the submission
+                return os.waitstatus_to_exitcode(status), False, False
+            left = deadline - time.monotonic()
+            if left <= 0:
+                _kill_group(pid)
+                _, status = os.waitpid(pid, 0)
+                return os.waitstatus_to_exitcode(status), True, False
+            watched: list[Any] = ([sock] if listening else []) + ([pidfd] if pidfd is not None else [])
+            readable = select.select(watched, [], [], min(left, 0.005 if pidfd is None else left))[0]
+            if sock in readable:
+                if not sock.recv(1, socket.MSG_PEEK):
+                    _kill_group(pid)
+                    os.waitpid(pid, 0)
+                    return None, False, True
+                listening = False  # a message out of turn: it waits until this grade is over
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def serve(sock_fd: int, preload: Sequence[str]) -> int:
+    """The zygote's loop: import, say ready, then fork a child per request until the grader goes away."""
+    sock = socket.socket(fileno=sock_fd)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the watcher's to handle; it closes us
+    _preload([*preload, *OPTIONAL_PRELOAD])
+    if "kata.plugin" in sys.modules:
+        sys.modules["kata.plugin"]._ssl_context()  # reading the CA bundle costs 25 ms per grade otherwise
+    base_path = sys.path[1:]  # without the zygote's own working folder
+    gc.collect()
+    gc.freeze()  # children then share these pages instead of copying them when the collector runs
+    _send(sock, {"ready": True, "pid": os.getpid()})
+    reader = _Reader(sock)
+    while True:
+        try:
+            request = reader.read(None)
+        except (OSError, ValueError):
+            return 1
+        fds = reader.take_fds()
+        if request is None:
+            return 0
+        if len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            _send(sock, {"error": "expected the key and output descriptors"})
+            continue
+        pid = os.fork()
+        if pid == 0:
+            _child(request, fds[0], fds[1], sock, base_path)
+        for fd in fds:
+            os.close(fd)
+        _send(sock, {"started": pid})
+        returncode, timed_out, gone = _wait(pid, sock, float(request["time_limit"]))
+        if gone:
+            return 0
+        _send(sock, {"returncode": returncode, "timed_out": timed_out})
+
+
+if __name__ == "__main__":
+    sys.exit(serve(int(sys.argv[1]), [n for n in sys.argv[2].split(",") if n]))
