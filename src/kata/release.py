@@ -176,7 +176,7 @@ def build(catalog: Catalog, out: Path, *, with_hidden_checks: bool, katas: list[
     for kata in katas:
         _copy(kata.exercise_dir, out / "exercises" / kata.name)
         fixtures = out / "fixtures" / kata.name
-        for sub in ("service-tests", "data"):
+        for sub in ("service-tests", "data", "recorded.toml"):  # recorded.toml: where real recordings came from
             _copy(kata.fixtures_dir / sub, fixtures / sub)
         for cassette in sorted(kata.cassette_dir.glob("*.yaml")) if kata.cassette_dir.is_dir() else []:
             text = cassette.read_text(encoding="utf-8")
