@@ -28,6 +28,7 @@ from pydantic import BaseModel
 
 from . import __version__, runner, sandbox, targets
 from .catalog import Catalog, Kata, KitError
+from .report import message_lines
 from .results import CheckResult, KataResult, Problem, Status
 
 MAX_UNPACKED_BYTES = 50 * 1024**2
@@ -230,7 +231,6 @@ def unpack(sub: Submission, workspace: Path, options: CohortOptions) -> Path:
                               capture_output=True, text=True, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
         if done.returncode != 0:
             raise Refused(f"the git repository could not be cloned ({done.stderr.strip()[-200:]})")
-        _check_tree(dest, options.max_unpacked_bytes, options.max_files)
     else:
         _check_tree(sub.source, options.max_unpacked_bytes, options.max_files)
         return sub.source
@@ -481,18 +481,10 @@ def feedback_markdown(record: LearnerRecord) -> str:
                 lines.append(f"- [x] {item.title}")
                 continue
             lines.append(f"- [ ] {item.title} ({item.points}/{item.max_points})")
-            # A starter fails many checks for one reason: say it once.
-            text = ["(same as above)"] if item.message == previous else item.message.splitlines()
-            lines += [f"    {line}" for line in text if line.strip()]
+            lines += [f"    {line}" for line in message_lines(item.message, previous) if line.strip()]
             previous = item.message
         lines.append("")
     return "\n".join(lines)
-
-
-def load_results(out: Path) -> list[LearnerRecord]:
-    """The learner records of an earlier run (for tools that read a cohort's outputs)."""
-    return [LearnerRecord.model_validate_json(p.read_text(encoding="utf-8"))
-            for p in sorted((out / "results").glob("*.json"))]
 
 
 def state_files(out: Path) -> list[Path]:

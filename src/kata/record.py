@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from . import replay, runner, targets
+from . import runner, targets
 from .catalog import Kata
 from .live import LIVE_CHECK_TIME_LIMIT, LIVE_KATA_TIME_LIMIT, LiveEndpoint, find_leaks
 from .results import KataResult
@@ -88,7 +88,7 @@ def record_with_standin(kata: Kata, target: targets.Target | None = None, *, wri
             changes=diff_summary(kata.cassette_dir, out),
             unused_replies=[f"cassette {r.cassette!r}, record {r.record!r}" for r in server.unused()],
             unscripted=list(server.unscripted),
-            leaks=_scan(out),
+            leaks=find_leaks(out),
         )
         if write and outcome.ok:
             _replace_cassettes(kata, out)
@@ -97,11 +97,6 @@ def record_with_standin(kata: Kata, target: targets.Target | None = None, *, wri
         return outcome
     finally:
         shutil.rmtree(out, ignore_errors=True)
-
-
-def _scan(folder: Path) -> list[str]:
-    return [f"{p.name}: {kind}" for p in sorted(folder.glob("*.yaml"))
-            for kind in replay.find_secrets(p.read_text(encoding="utf-8", errors="replace"))]
 
 
 def _models_answering(folder: Path) -> list[str]:

@@ -51,21 +51,21 @@ class ReleaseReport:
 def minimal_body(body: bytes | str | None, record_pattern: str) -> str:
     """A request body holding only what replay matching reads; the prompt wording is gone."""
     data = replay.parse_body(body)
-    method_identity = replay.identify("POST", "/v1/x", body, record_pattern)
+    identity = replay.identify("POST", "/v1/x", body, record_pattern)
     small: dict[str, Any] = {}
-    if method_identity.model is not None:
-        small["model"] = method_identity.model
-    if method_identity.stream:
+    if identity.model is not None:
+        small["model"] = identity.model
+    if identity.stream:
         small["stream"] = True
-    if method_identity.output == "structured":
+    if identity.output == "structured":
         small["response_format"] = {"type": "json_schema", "json_schema": {
-            "name": "answer", "schema": {"properties": {name: {} for name in method_identity.schema_fields}}}}
-    elif method_identity.output == "json":
+            "name": "answer", "schema": {"properties": {name: {} for name in identity.schema_fields}}}}
+    elif identity.output == "json":
         small["response_format"] = {"type": "json_object"}
-    if method_identity.tools:
-        small["tools"] = [{"type": "function", "function": {"name": name}} for name in method_identity.tools]
+    if identity.tools:
+        small["tools"] = [{"type": "function", "function": {"name": name}} for name in identity.tools]
     key = "input" if "input" in data and "messages" not in data else "messages"
-    records = " ".join(method_identity.records)
+    records = " ".join(identity.records)
     small[key] = [{"role": "user", "content": records}]
     return json.dumps(small, separators=(",", ":"))
 

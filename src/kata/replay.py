@@ -139,39 +139,49 @@ def _show(values: tuple[str, ...]) -> str:
     return ", ".join(values) if values else "(none)"
 
 
-def differences(sent: Identity, recorded: Identity) -> list[str]:
-    """What differs between a sent and a recorded request, in learner-facing words."""
+def _differing(sent: Identity, recorded: Identity) -> list[tuple[str, str]]:
+    """(aspect, learner-facing words) for each part of the identity that differs."""
     found = []
     if sent.endpoint != recorded.endpoint:
-        found.append(f"endpoint: sent {sent.endpoint}, recorded {recorded.endpoint}")
+        found.append(("endpoint", f"endpoint: sent {sent.endpoint}, recorded {recorded.endpoint}"))
     if sent.model != recorded.model:
-        found.append(f"model: sent {sent.model!r}, recorded {recorded.model!r}")
+        found.append(("model", f"model: sent {sent.model!r}, recorded {recorded.model!r}"))
     if sent.stream != recorded.stream:
-        found.append(f"streaming: sent stream={sent.stream}, recorded stream={recorded.stream}")
+        found.append(("streaming", f"streaming: sent stream={sent.stream}, recorded stream={recorded.stream}"))
     if sent.output != recorded.output:
-        found.append(f"output mode: sent {sent.output}, recorded {recorded.output}")
+        found.append(("output mode", f"output mode: sent {sent.output}, recorded {recorded.output}"))
     elif sent.schema_fields != recorded.schema_fields:
-        found.append(
-            f"schema fields: sent {_show(sent.schema_fields)}, recorded {_show(recorded.schema_fields)}"
-        )
+        found.append(("schema fields", f"schema fields: sent {_show(sent.schema_fields)}, "
+                                       f"recorded {_show(recorded.schema_fields)}"))
     if sent.tools != recorded.tools:
-        found.append(f"tools: sent {_show(sent.tools)}, recorded {_show(recorded.tools)}")
+        found.append(("tools", f"tools: sent {_show(sent.tools)}, recorded {_show(recorded.tools)}"))
     if sent.records != recorded.records:
-        found.append(f"records in the user message: sent {_show(sent.records)}, recorded {_show(recorded.records)}")
+        found.append(("records", f"records in the user message: sent {_show(sent.records)}, "
+                                 f"recorded {_show(recorded.records)}"))
     return found
+
+
+def differences(sent: Identity, recorded: Identity) -> list[str]:
+    """What differs between a sent and a recorded request, in learner-facing words."""
+    return [words for _, words in _differing(sent, recorded)]
+
+
+def _closest(sent: Identity, recorded: list[Identity], already_played: bool) -> tuple[str, Identity | None]:
+    """Why a request went unmatched: `no request` (none recorded), `count` (one like it was recorded
+    but already played), or `differs` with the closest recording."""
+    if not recorded:
+        return "no request", None
+    if already_played or any(not differences(sent, r) for r in recorded):
+        return "count", None
+    return "differs", min(recorded, key=lambda r: len(differences(sent, r)))
 
 
 def unmatched_aspects(sent: Identity, recorded: list[Identity], already_played: bool) -> list[str]:
     """Which parts of the brief's contract an unmatched request breaks: `no request`, `count`, or
-    the names `differences` uses (`endpoint`, `model`, `streaming`, `output mode`, `schema fields`,
-    `tools`, `records`) for the closest recording."""
-    if not recorded:
-        return ["no request"]
-    if already_played or any(not differences(sent, r) for r in recorded):
-        return ["count"]
-    best = min(recorded, key=lambda r: len(differences(sent, r)))
-    names = ("endpoint", "model", "streaming", "output mode", "schema fields", "tools", "records")
-    return [name for name in names for found in differences(sent, best) if found.startswith(name)]
+    the aspects that differ from the closest recording (`endpoint`, `model`, `streaming`,
+    `output mode`, `schema fields`, `tools`, `records`)."""
+    why, best = _closest(sent, recorded, already_played)
+    return [why] if best is None else [aspect for aspect, _ in _differing(sent, best)]
 
 
 # Words that point at the row of a brief's contract table about each part of a request.
@@ -215,15 +225,15 @@ def brief_says(brief: str, aspects: list[str]) -> str | None:
 def explain_unmatched(sent: Identity, recorded: list[Identity], already_played: bool) -> str:
     """A learner-facing account of why a request got no recorded answer (never the recorded prompt)."""
     about = f"{sent.endpoint} with model {sent.model!r} about {_show(sent.records)}"
-    if not recorded:
+    why, best = _closest(sent, recorded, already_played)
+    if why == "no request":
         return f"your code sent a request ({about}) but this check expects no model request at all"
-    if already_played or any(not differences(sent, r) for r in recorded):
+    if best is None:
         same = sum(1 for r in recorded if not differences(sent, r))
         return (
             f"your code sent more requests ({about}) than were recorded for it ({same}); "
             "each recorded answer is played once"
         )
-    best = min(recorded, key=lambda r: len(differences(sent, r)))
     return f"no recording matches a request your code sent ({about}); closest differs in " + "; ".join(
         differences(sent, best)
     )

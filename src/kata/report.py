@@ -45,16 +45,22 @@ def print_result(out: Console, result: KataResult) -> None:
         tag = escape(f"[{item.id}, {item.points}/{item.max_points}]")
         out.print(f"  {MARKS[item.status]} {escape(item.title)} [dim]{tag}[/]{guard}")
         if item.status != Status.PASSED and item.message:
-            # A starter often fails many checks for one reason: say it once (each check keeps its hint).
-            lines = item.message.splitlines()
-            if item.message == previous:
-                lines = ["(same as above)"]
-            elif _observed(item.message) and _observed(item.message) == _observed(previous):
-                lines = ["observed: the same as above"] + [ln for ln in lines if ln.startswith("hint:")]
-            for line in lines:
+            for line in message_lines(item.message, previous):
                 out.print(f"      [dim]│[/] {escape(line)}")
             previous = item.message
     out.print()
+
+
+def message_lines(message: str, previous: str) -> list[str]:
+    """The lines to show of a failed check's message, after the message of the failed check before it.
+
+    A starter often fails many checks for one reason: say it once (each check keeps its hint)."""
+    lines = message.splitlines()
+    if message == previous:
+        return ["(same as above)"]
+    if _observed(message) and _observed(message) == _observed(previous):
+        return ["observed: the same as above"] + [ln for ln in lines if ln.startswith("hint:")]
+    return lines
 
 
 def _observed(message: str) -> list[str]:

@@ -25,6 +25,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -107,12 +108,17 @@ def _mount_points() -> list[str]:
     return points
 
 
-def _set_limits(limits: dict[str, int]) -> None:
-    for name, value in ((resource.RLIMIT_CPU, limits["cpu_seconds"]), (resource.RLIMIT_AS, limits["memory_bytes"]),
-                        (resource.RLIMIT_FSIZE, limits["file_bytes"]),
-                        (resource.RLIMIT_NOFILE, limits["open_files"])):
-        if value:
-            resource.setrlimit(name, (value, value))
+def apply_limits(limits: Mapping[str, int] | None) -> None:
+    """Set the limits of `Limits` (as a dict, e.g. `asdict(Limits())`) on this process; 0 means none.
+
+    Called in the launcher before it execs the grader, and in the warm grader's forked child."""
+    if not limits:
+        return
+    for name, value in (("cpu_seconds", resource.RLIMIT_CPU), ("memory_bytes", resource.RLIMIT_AS),
+                        ("file_bytes", resource.RLIMIT_FSIZE), ("open_files", resource.RLIMIT_NOFILE)):
+        amount = int(limits.get(name) or 0)
+        if amount > 0:
+            resource.setrlimit(value, (amount, amount))
 
 
 def _write(path: str, text: str) -> None:
@@ -178,7 +184,7 @@ def main(argv: list[str]) -> int:
         # /tmp is read-only in the sandbox: temporary files go to the grade's own folder.
         os.makedirs(os.path.join(spec["own"], "tmp"), exist_ok=True)
         os.environ["TMPDIR"] = os.path.join(spec["own"], "tmp")
-        _set_limits(spec["limits"])
+        apply_limits(spec["limits"])
     except OSError as exc:
         print(f"kata sandbox: could not isolate the run: {exc}", file=sys.stderr)
         return 125

@@ -29,7 +29,6 @@ import gc
 import importlib
 import json
 import os
-import resource
 import select
 import signal
 import socket
@@ -42,6 +41,8 @@ import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from .sandbox import apply_limits
 
 # Imported once by the zygote. Learner code is never among them.
 PRELOAD = (
@@ -269,17 +270,6 @@ def _high(fd: int) -> int:
     return new
 
 
-def _apply_limits(limits: Mapping[str, int] | None) -> None:
-    """The same limits `sandbox.Limits` sets in the cold path's launcher (0 means no limit)."""
-    if not limits:
-        return
-    for name, value in (("cpu_seconds", resource.RLIMIT_CPU), ("memory_bytes", resource.RLIMIT_AS),
-                        ("file_bytes", resource.RLIMIT_FSIZE), ("open_files", resource.RLIMIT_NOFILE)):
-        amount = int(limits.get(name) or 0)
-        if amount > 0:
-            resource.setrlimit(value, (amount, amount))
-
-
 def _child(request: dict[str, Any], key_fd: int, out_fd: int, sock: socket.socket, base_path: list[str]) -> None:
     """In the forked child: become the cold path's `python -m pytest ARGS`, then exit. Never returns."""
     code = 70
@@ -305,7 +295,7 @@ def _child(request: dict[str, Any], key_fd: int, out_fd: int, sock: socket.socke
         sys.path[:] = [os.getcwd(), *extra, *base_path]
         sys.argv = [sys.modules["pytest"].__file__ or "pytest", *request["args"]]
         sys.dont_write_bytecode = True
-        _apply_limits(request.get("limits"))
+        apply_limits(request.get("limits"))
         gc.unfreeze()
         import pytest
 
