@@ -1,13 +1,33 @@
-"""What a hidden check is written with: the `check` decorator and `expect`."""
+"""What a hidden check is written with: the `check` decorator, `expect`, and the values learner code returns.
+
+A check drives the learner's code through handles (`learner.load("pkg.module")`, see `kata.remote`);
+what comes back is plain data: `Record`s for dataclasses and pydantic models, `EnumValue`s for enum
+members (`plain(value)` gives the value), real datetimes, Decimals and DataFrames. When learner code
+raises, the check sees a `RemoteError` naming the exception's classes. Files the learner's code wrote
+are read with `learner_file` or `open_database`, which refuse anything but a regular file of
+bounded size (a FIFO or a device there cannot stall the grader).
+"""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import sqlite3
+import stat
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+
+from .codec import EnumValue, Record, plain
+from .remote import RemoteError
+
+__all__ = ["CheckFailed", "CheckMeta", "EnumValue", "Record", "RemoteError", "check", "expect", "learner_file",
+           "open_database", "plain"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,3 +85,59 @@ def expect(condition: object, *, observed: str, expected: str, hint: str) -> Non
     """Fail the check with a learner-facing message unless `condition` holds."""
     if not condition:
         raise CheckFailed(observed, expected, hint)
+
+
+MAX_LEARNER_FILE = 64 * 1024**2
+
+
+def learner_file(path: Path, limit: int = MAX_LEARNER_FILE) -> bytes | None:
+    """The bytes of a file the learner's code wrote, or None when there is no such regular file.
+
+    The file is opened without following a symbolic link and without blocking, and read only if it
+    is a regular file of at most `limit` bytes: learner code cannot make the grader read a FIFO,
+    a device or a link to one."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        chunks, left = [], limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        return data if len(data) <= limit else None
+    finally:
+        os.close(fd)
+
+
+def open_database(path: Path) -> sqlite3.Connection:
+    """An SQLite connection to a private copy of the database the learner's code wrote.
+
+    Only regular files are copied (with its `-wal` file, if any); a missing or unsafe file gives an
+    empty database, so a check then reports the missing table or row in its own words."""
+    folder = Path(tempfile.mkdtemp(prefix="kata-db-"))
+    copy = folder / "copy.db"
+    for suffix in ("", "-wal"):
+        data = learner_file(Path(f"{path}{suffix}"))
+        if data is not None:
+            Path(f"{copy}{suffix}").write_bytes(data)
+    _COPIES.append(folder)
+    conn = sqlite3.connect(copy)  # the grader's own copy: a WAL file, if any, is folded into it here
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+_COPIES: list[Path] = []
+
+
+def drop_database_copies() -> None:
+    """Remove the private copies `open_database` made (the plugin calls it after each check)."""
+    while _COPIES:
+        shutil.rmtree(_COPIES.pop(), ignore_errors=True)

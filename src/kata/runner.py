@@ -1,27 +1,30 @@
-"""Grades one kata against one target: a pytest subprocess over the hidden checks.
+"""Grades one kata against one target: a grader process over the hidden checks, and its learner hosts.
 
-The subprocess sees only what the kit lays out in a temporary folder: the target's files, the
-kit's hidden checks, its pristine copy of the legacy tests, the cassettes and data. pytest is run
-with the kit's own configuration (no conftest.py, ini file or plugin of the submission is loaded),
-no network, a dummy API key, and a time limit; results come back through the signed channel.
+The grader (`python -I -m pytest` with `kata.plugin`) holds the checks, the cassettes and the clock and
+never imports the submission; it reads the checks and cassettes from the kit itself. The submission's
+files are copied into a temporary folder, where the grader's learner hosts import them. pytest runs
+with the kit's own configuration (no conftest.py, ini file or plugin of the submission), no network
+and a time limit; results come back over an inherited pipe, as JSON lines only the grader writes.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from . import channel, sandbox
+from . import sandbox
 from .catalog import Kata
 from .checks import EXISTING_TESTS
 from .results import CheckResult, KataResult, Problem, Status
@@ -34,6 +37,17 @@ if TYPE_CHECKING:
 # Variables of the learner's shell that would change how pytest, Python or the SDK behave.
 SCRUBBED_ENV_PREFIXES = ("OPENAI_", "PYTEST_", "KATA_", "PYTHON", "COV_CORE_", "VIRTUAL_ENV_PROMPT")
 PYTEST_INI = "[pytest]\naddopts =\nxfail_strict = false\n"
+MAX_RESULTS = 8 * 1024**2  # bytes of results a grader may send (a few hundred checks' messages)
+
+
+@dataclass
+class Received:
+    """The records the grader sent back."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        return [r for r in self.records if r.get("kind") == kind]
 
 
 @dataclass(frozen=True)
@@ -54,65 +68,95 @@ class RunOptions:
     check_time_limit: float | None = None  # per-check limit override (live models answer slowly)
 
 
-def _child_env(work: Path, checks: Path, standin_url: str | None) -> dict[str, str]:
+def _grader_env(options: RunOptions) -> dict[str, str]:
+    """The grader's environment: the learner's shell less what would change pytest, Python or the SDK."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED_ENV_PREFIXES)}
-    env.update(
-        PYTHONPATH=os.pathsep.join([str(work), str(checks)]),
-        PYTHONDONTWRITEBYTECODE="1",
-        PYTHONHASHSEED="0",
-        PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
-        OPENAI_API_KEY="kata-replay-key",
-    )
-    if standin_url:
-        env["KATA_STANDIN_URL"] = standin_url
+    env.update(PYTHONHASHSEED="0", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    if options.live is not None:
+        env.update(options.live.child_env())
     return env
 
 
 def _layout(kata: Kata, target: Target, tmp: Path, options: RunOptions) -> dict[str, Path]:
-    paths = {name: tmp / name for name in ("work", "checks", "service-tests", "cassettes", "data")}
+    """The run's folders: the submission's copy and the data (read by the learner hosts), the hosts' own
+    writable folder (with the pristine legacy tests), and the grader's private folder."""
+    paths = {name: tmp / name for name in ("work", "data", "own", "grader")}
     target.materialize(paths["work"])
-    paths["checks"].mkdir()
-    if kata.has_hidden_checks:
-        shutil.copytree(kata.checks_dir, paths["checks"], dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "conftest.py"))
+    for name in ("own", "grader"):
+        paths[name].mkdir()
+    source = kata.fixtures_dir / "data"
+    if source.is_dir():
+        shutil.copytree(source, paths["data"])
+    else:
+        paths["data"].mkdir()
     if kata.service_tests_dir.is_dir():
+        paths["service-tests"] = paths["own"] / "service-tests"
         shutil.copytree(kata.service_tests_dir, paths["service-tests"],
                         ignore=shutil.ignore_patterns("__pycache__", "conftest.py"))
-    for name, source in (("cassettes", kata.cassette_dir), ("data", kata.fixtures_dir / "data")):
-        if source.is_dir():
-            shutil.copytree(source, paths[name])
-        else:
-            paths[name].mkdir()
-    if options.cassettes_out is not None:
-        paths["cassettes"] = options.cassettes_out
-    (tmp / "pytest.ini").write_text(PYTEST_INI)
-    paths["channel"] = tmp / "results.jsonl"
+        (paths["service-tests"] / "pytest.ini").write_text(PYTEST_INI)
+    paths["checks"] = kata.checks_dir if kata.has_hidden_checks else paths["grader"] / "no-checks"
+    paths["checks"].mkdir(exist_ok=True)
+    paths["cassettes"] = options.cassettes_out if options.cassettes_out is not None else kata.cassette_dir
+    (paths["grader"] / "pytest.ini").write_text(PYTEST_INI + f"pythonpath = {paths['checks']}\n")
     return paths
 
 
-def _command(kata: Kata, tmp: Path, paths: dict[str, Path], key_fd: int, options: RunOptions) -> list[str]:
+def _command(kata: Kata, paths: dict[str, Path], results_fd: int, options: RunOptions) -> list[str]:
     spec = kata.spec
     record = options.standin_url is not None or options.live is not None
     cmd = [
-        sys.executable, "-m", "pytest", "-p", "pytest_recording.plugin", "-p", "kata.plugin",
-        "-p", "no:cacheprovider", "-c", str(tmp / "pytest.ini"), "--rootdir", str(tmp),
+        # -I: nothing of the working folder, PYTHONPATH or the user site; -B: no bytecode in the kit's folders.
+        sys.executable, "-I", "-B", "-m", "pytest", "-p", "pytest_recording.plugin", "-p", "kata.plugin",
+        "-p", "no:cacheprovider", "-c", str(paths["grader"] / "pytest.ini"), "--rootdir", str(paths["grader"]),
         "--noconftest", "--continue-on-collection-errors", "--import-mode=importlib", "--assert=plain",
-        # Native tracebacks: pytest's own format parses the source of every frame of every failure,
-        # which took 0.9 s of a 1.5 s grade of a starter; nobody reads pytest.out but the grader.
-        "-q", "--no-header", "-rN", "--tb=native",
+        # Native tracebacks: pytest's own format parses the source of every frame of every failure.
+        "-q", "--no-header", "-rN", "--tb=native", "--basetemp", str(paths["own"] / "checks"),
         f"--record-mode={'all' if record else 'none'}",
-        f"--kata-channel={paths['channel']}", f"--kata-key-fd={key_fd}",
-        f"--kata-target={paths['work']}", f"--kata-cassettes={paths['cassettes']}",
-        f"--kata-data={paths['data']}", f"--kata-record-pattern={spec.replay.record_pattern}",
+        f"--kata-results-fd={results_fd}", f"--kata-work={paths['work']}", f"--kata-own={paths['own']}",
+        f"--kata-cassettes={paths['cassettes']}", f"--kata-data={paths['data']}",
+        f"--kata-record-pattern={spec.replay.record_pattern}",
         f"--kata-check-time-limit={options.check_time_limit or spec.check_time_limit}",
         f"--kata-existing-points={spec.existing_tests_points}", f"--kata-id={spec.id}",
+        f"--kata-package={spec.package}",
     ]
+    if options.isolation is not None:
+        cmd.append(f"--kata-isolation={options.isolation.to_json()}")
+    if options.standin_url:
+        cmd.append(f"--kata-standin={options.standin_url}")
     if not record:
         cmd.append("--block-network")
-    if paths["service-tests"].is_dir():
-        cmd += [f"--kata-service-tests={paths['service-tests']}", str(paths["service-tests"])]
+    if "service-tests" in paths:
+        cmd.append(f"--kata-service-tests={paths['service-tests']}")
     cmd.append(str(paths["checks"]))
     return cmd
+
+
+class _ResultsReader:
+    """Reads the grader's JSON lines from the pipe while it runs (a full pipe would block it)."""
+
+    def __init__(self, fd: int) -> None:
+        self.records: list[dict[str, Any]] = []
+        self._fd = fd
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        size = 0
+        with os.fdopen(self._fd, "rb") as pipe:
+            for line in pipe:
+                size += len(line)
+                if size > MAX_RESULTS:
+                    break
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict) and isinstance(record.get("kind"), str):
+                    self.records.append(record)
+
+    def received(self) -> Received:
+        self._thread.join(timeout=10)
+        return Received(list(self.records))
 
 
 def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> KataResult:
@@ -137,37 +181,33 @@ def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> Kata
                                                "folder (git checkout) or point --target at the right place.")],
                 message=f"Nothing could be graded for this kata: {exc}",
             )
-        key = channel.new_key()
-        key_fd = channel.hand_over_key(key)
-        command = _command(kata, tmp, paths, key_fd, options)
-        env = _child_env(paths["work"], paths["checks"], options.standin_url)
-        if options.live is not None:
-            env.update(options.live.child_env())
-        with open(tmp / "pytest.out", "wb") as out:
-            warm = _run_warm(command, paths["work"], env, key_fd, out.fileno(), limit, options)
+        read_fd, write_fd = os.pipe()
+        reader = _ResultsReader(read_fd)
+        command = _command(kata, paths, write_fd, options)
+        env = _grader_env(options)
+        with open(paths["grader"] / "pytest.out", "wb") as out:
+            warm = _run_warm(command, paths["grader"], env, write_fd, out.fileno(), limit, options)
             if warm is not None:
-                os.close(key_fd)
+                os.close(write_fd)
                 returncode, timed_out = warm.returncode, warm.timed_out
             else:
-                if options.isolation is not None:
-                    command = sandbox.wrap(command, tmp, options.isolation)
                 proc = subprocess.Popen(
-                    command, cwd=paths["work"], env=env,
+                    command, cwd=paths["grader"], env=env,
                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                    pass_fds=(key_fd,), start_new_session=True,
+                    pass_fds=(write_fd,), start_new_session=True,
                 )
-                os.close(key_fd)
+                os.close(write_fd)
                 timed_out = False
                 try:
                     proc.wait(timeout=limit)
                 except subprocess.TimeoutExpired:
                     timed_out = True
                 finally:
-                    _kill_group(proc)  # also ends anything the submission left running, and on Ctrl-C
+                    _kill_group(proc)  # the grader, and with it the learner hosts' zygote
                 returncode = proc.returncode
-        received = channel.read_channel(paths["channel"], key)
+        received = reader.received()
         return _assemble(kata, target, received, returncode, timed_out, limit,
-                         time.monotonic() - started, tmp / "pytest.out")
+                         time.monotonic() - started, paths["grader"] / "pytest.out")
     finally:
         if options.keep:
             print(f"kept {tmp}", file=sys.stderr)
@@ -175,21 +215,16 @@ def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> Kata
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _run_warm(command: list[str], work: Path, env: dict[str, str], key_fd: int, out_fd: int, limit: float,
+def _run_warm(command: list[str], cwd: Path, env: dict[str, str], results_fd: int, out_fd: int, limit: float,
               options: RunOptions) -> WarmRun | None:
-    """Grade in a child of the warm grader; None when the cold path must run instead."""
-    isolation = options.isolation
-    if options.warm is None or (isolation is not None and isolation.sandbox):
+    """Run the grader in a child of the warm grader; None when the cold path must run instead."""
+    if options.warm is None:
         return None
     from .warm import WarmUnavailable
 
-    if isolation is not None:  # as the sandbox launcher does: temporary files in the grade's own folder
-        (work.parent / "tmp").mkdir(exist_ok=True)
-        env = {**env, "TMPDIR": str(work.parent / "tmp")}
     try:
         options.warm.ensure()
-        return options.warm.run(command, cwd=work, env=env, key_fd=key_fd, out_fd=out_fd, time_limit=limit,
-                                limits=isolation.limits if isolation is not None else None)
+        return options.warm.run(command, cwd=cwd, env=env, key_fd=results_fd, out_fd=out_fd, time_limit=limit)
     except (WarmUnavailable, OSError):
         return None  # nothing started: a fresh interpreter grades instead
 
@@ -203,23 +238,15 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _assemble(
-    kata: Kata, target: Target, received: channel.Received, returncode: int | None, timed_out: bool,
+    kata: Kata, target: Target, received: Received, returncode: int | None, timed_out: bool,
     limit: float, duration: float, output: Path,
 ) -> KataResult:
-    """Turn the verified channel records into a KataResult, explaining whatever went wrong."""
+    """Turn the grader's records into a KataResult, explaining whatever went wrong."""
     spec = kata.spec
     build = dict(id=spec.id, slug=spec.slug, title=spec.title, target=target.label,
                  pass_mark=spec.pass_mark, duration_s=duration)
     collected = received.of_kind("collected")
     kit_errors = [r["message"] for r in received.of_kind("kit-error")]
-    if received.forged:
-        return KataResult.build(
-            **build, crashed=True, problem=Problem.TAMPERED,
-            checks=[_kata_error("results", f"observed: {received.forged} result line(s) not written by the grader\n"
-                                           "expected: results come only from the grader\nhint: code that writes "
-                                           "to the grader's files is treated as tampering.")],
-            message="The results channel was tampered with; this kata scores 0.",
-        )
     if not collected and timed_out:  # e.g. an endless loop run when the checks import the learner's code
         return KataResult.build(**build, crashed=True, problem=Problem.TIMEOUT, checks=[_kata_error(
             "grading", f"observed: the checks were still being loaded when the kata's time limit ({limit:g} s) ran "
@@ -241,6 +268,10 @@ def _assemble(
     if timed_out:
         problem = Problem.TIMEOUT
         message = f"The kata did not finish within its time limit ({limit:g} s); unfinished checks score 0."
+    elif received.of_kind("tampered"):
+        problem = Problem.TAMPERED
+        message = ("The run of the service's own tests was tampered with (a test that cannot pass was reported "
+                   "as passed): the existing-tests check scores 0.")
     elif not finished:
         problem = Problem.EXITED
         message = (f"Your code ended the grading process (exit code {returncode}) before every check ran; "
@@ -273,7 +304,7 @@ def _assemble(
                             cassette_plays=plays, problem=problem)
 
 
-def _started_check_ids(received: channel.Received) -> set[str]:
+def _started_check_ids(received: Received) -> set[str]:
     """Ids of the checks that started but reported no result (at most one: checks run in turn)."""
     finished = {r["id"] for r in received.of_kind("result")}
     return {r["id"] for r in received.of_kind("started")} - finished

@@ -57,6 +57,14 @@ class Isolation:
     sandbox: bool = True
     hidden: tuple[str, ...] = ()  # folders the graded code must not see (absolute paths)
 
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Isolation:
+        data = json.loads(text)
+        return cls(limits=Limits(**data["limits"]), sandbox=bool(data["sandbox"]), hidden=tuple(data["hidden"]))
+
 
 @lru_cache(maxsize=1)
 def probe() -> str | None:
@@ -66,7 +74,7 @@ def probe() -> str | None:
     if shutil.which("unshare") is None:
         return "the `unshare` command (util-linux) is not installed"
     try:
-        done = subprocess.run([*UNSHARE, sys.executable, "-m", "kata.sandbox", "--probe"],
+        done = subprocess.run([*UNSHARE, sys.executable, "-I", "-m", "kata.sandbox", "--probe"],
                               capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"`unshare` failed: {exc}"
@@ -75,11 +83,15 @@ def probe() -> str | None:
     return None
 
 
-def wrap(command: list[str], own_dir: Path, isolation: Isolation) -> list[str]:
-    """The command that runs `command` under `isolation`; `own_dir` stays writable inside."""
+def wrap(command: list[str], own_dir: Path, isolation: Isolation, readable: tuple[Path, ...] = ()) -> list[str]:
+    """The command that runs `command` under `isolation`; `own_dir` stays writable inside, `readable`
+    folders (inside hidden ones) are shown again read-only.
+
+    The launcher runs as `python -I` from a working folder the caller chooses outside the submission,
+    so nothing of the submission can run before the sandbox is complete."""
     spec = {"limits": asdict(isolation.limits), "own": str(own_dir), "hidden": list(isolation.hidden),
-            "sandbox": isolation.sandbox and probe() is None}
-    launcher = [sys.executable, "-m", "kata.sandbox", json.dumps(spec), "--", *command]
+            "readable": [str(p) for p in readable], "sandbox": isolation.sandbox and probe() is None}
+    launcher = [sys.executable, "-I", "-m", "kata.sandbox", json.dumps(spec), "--", *command]
     if not spec["sandbox"]:
         return launcher
     # If the grader itself is killed, `unshare` and everything under it die with it (no orphans).
@@ -130,11 +142,13 @@ def _within(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
-def _enter_sandbox(own: str, hidden: list[str]) -> None:
-    """Make the file system read-only but for `own`, cover `hidden` with empty folders, lock it all."""
+def _enter_sandbox(own: str, hidden: list[str], readable: list[str] | None = None) -> None:
+    """Make the file system read-only but for `own`, cover `hidden` with empty folders, show `readable`
+    folders again read-only, lock it all."""
     libc = _libc()
     cwd = os.getcwd()
     own_fd = os.open(own, os.O_PATH)
+    shown = [(path, os.open(path, os.O_PATH)) for path in readable or [] if os.path.isdir(path)]
     _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE)
     for point in reversed(_mount_points()):
         if point.startswith(("/proc", "/dev")):
@@ -147,9 +161,14 @@ def _enter_sandbox(own: str, hidden: list[str]) -> None:
         if not os.path.isdir(path):
             continue
         _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV)
-        if _within(own, path):
-            os.makedirs(own, exist_ok=True)  # its place in the empty folder, bound back below
+        for inner in [own, *(p for p, _ in shown)]:
+            if _within(inner, path):
+                os.makedirs(inner, exist_ok=True)  # its place in the empty folder, bound back below
         _mount(libc, "none", path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    for path, fd in shown:
+        _mount(libc, f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        _mount(libc, "none", path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.close(fd)
     _mount(libc, f"/proc/self/fd/{own_fd}", own, None, MS_BIND)  # the one writable place:
     _mount(libc, "none", own, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)  # a bind copies read-only
     os.close(own_fd)
@@ -180,7 +199,7 @@ def main(argv: list[str]) -> int:
         _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the grader, as under `unshare`
     try:
         if spec["sandbox"]:
-            _enter_sandbox(spec["own"], spec["hidden"])
+            _enter_sandbox(spec["own"], spec["hidden"], spec.get("readable", []))
         # /tmp is read-only in the sandbox: temporary files go to the grade's own folder.
         os.makedirs(os.path.join(spec["own"], "tmp"), exist_ok=True)
         os.environ["TMPDIR"] = os.path.join(spec["own"], "tmp")

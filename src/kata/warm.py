@@ -10,8 +10,8 @@ exactly the arguments of the cold path (`runner._command`). What stays the same 
 - the child is the leader of a new session: at the end its whole process group is killed, so
   anything the submission left running in the background ends too;
 - the kata's time limit is enforced by the zygote, which kills the group when it runs out;
-- the results channel key travels as a pipe file descriptor (passed over a Unix socket with
-  SCM_RIGHTS) and the plugin reads and closes it before learner code is imported;
+- the results pipe travels as a file descriptor (passed over a Unix socket with SCM_RIGHTS) and
+  the child gets it under the number the plugin is told;
 - stdout and stderr go to the grade's own `pytest.out`; stdin is /dev/null;
 - the environment, working folder, `sys.path` (as PYTHONPATH would set it) and `sys.argv` are the
   cold path's; resource limits (`sandbox.Limits`) are applied with setrlimit when given.
@@ -48,7 +48,8 @@ from .sandbox import apply_limits
 PRELOAD = (
     "pytest", "_pytest.python", "_pytest.runner", "_pytest.main", "_pytest.terminal", "_pytest.fixtures",
     "pytest_recording.plugin", "vcr", "vcr.stubs.httpx_stubs", "openai", "openai.types.chat", "httpx2",
-    "pydantic", "yaml", "sqlite3", "kata.plugin", "kata.checks", "kata.replay", "kata.clock", "kata.channel",
+    "pydantic", "yaml", "sqlite3", "kata.plugin", "kata.checks", "kata.replay", "kata.clock", "kata.hosting",
+    "kata.remote", "kata.model_server", "kata.codec",
 )
 # Imported when installed: katas that prepare data use them, and pandas alone takes about 0.4 s.
 OPTIONAL_PRELOAD = ("pandas", "numpy")
@@ -184,12 +185,13 @@ class WarmGrader:
     ) -> WarmRun:
         """Run `python -m pytest ARGS` (as `command`) in a child forked from the zygote.
 
-        `key_fd` is the channel key's pipe (the child gets it under the same number, as with
+        `key_fd` is the results pipe (the child gets it under the same number, as with
         `pass_fds`), `out_fd` receives stdout and stderr. `limits` is a `sandbox.Limits` or None.
         """
-        if list(command[1:3]) != ["-m", "pytest"]:
-            raise ValueError(f"the warm grader runs `python -m pytest ...`, not {command[:3]}")
-        request = {"args": list(command[3:]), "cwd": os.fspath(cwd), "env": dict(env), "key_fd": key_fd,
+        at = next((i for i in range(1, len(command) - 1) if command[i:i + 2] == ["-m", "pytest"]), None)
+        if at is None or any(not flag.startswith("-") for flag in command[1:at]):
+            raise ValueError(f"the warm grader runs `python [-FLAGS] -m pytest ...`, not {command[:4]}")
+        request = {"args": list(command[at + 2:]), "cwd": os.fspath(cwd), "env": dict(env), "key_fd": key_fd,
                    "time_limit": time_limit, "limits": asdict(limits) if limits is not None else None}
         with self._lock:
             if not self.alive:
@@ -239,11 +241,9 @@ class WarmGrader:
 
 def _base_env() -> dict[str, str]:
     """The cold path's environment, without the per-grade PYTHONPATH (the child sets `sys.path`)."""
-    from .runner import _child_env  # the runner does not import this module: no cycle at import time
+    from .runner import RunOptions, _grader_env  # the runner does not import this module: no cycle at import
 
-    env = _child_env(os.curdir, os.curdir, None)  # type: ignore[arg-type]
-    env.pop("PYTHONPATH", None)
-    return env
+    return _grader_env(RunOptions())
 
 
 def _kill_group(pgid: int) -> None:
@@ -290,9 +290,8 @@ def _child(request: dict[str, Any], key_fd: int, out_fd: int, sock: socket.socke
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        extra = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
-        # `python -m pytest` puts the working folder first, then PYTHONPATH, then the site paths.
-        sys.path[:] = [os.getcwd(), *extra, *base_path]
+        # As `python -I -m pytest`: the site paths only (no working folder, no PYTHONPATH).
+        sys.path[:] = list(base_path)
         sys.argv = [sys.modules["pytest"].__file__ or "pytest", *request["args"]]
         sys.dont_write_bytecode = True
         apply_limits(request.get("limits"))
@@ -346,8 +345,6 @@ def serve(sock_fd: int, preload: Sequence[str]) -> int:
     sock = socket.socket(fileno=sock_fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the watcher's to handle; it closes us
     _preload([*preload, *OPTIONAL_PRELOAD])
-    if "kata.plugin" in sys.modules:
-        sys.modules["kata.plugin"]._ssl_context()  # reading the CA bundle costs 25 ms per grade otherwise
     base_path = sys.path[1:]  # without the zygote's own working folder
     gc.collect()
     gc.freeze()  # children then share these pages instead of copying them when the collector runs

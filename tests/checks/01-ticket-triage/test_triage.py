@@ -8,11 +8,10 @@ database in `tmp_path`, so refs start at TCK-1001 (the repository assigns TCK-{1
 from __future__ import annotations
 
 import inspect
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from kata.checks import check, expect
+from kata.checks import check, expect, plain
 
 DEFAULT_MODEL = "gpt-4o-mini"
 EMAIL = "customer@example.com"
@@ -24,7 +23,7 @@ SCHEMA_FIELDS = ("confidence", "queue")  # sorted, as SentRequest.schema_fields 
 
 def _value(value: Any) -> Any:
     """A queue or routed_by as a plain value, whether the learner stores an Enum member or a string."""
-    return value.value if isinstance(value, Enum) else value
+    return plain(value)
 
 
 def _routed_by(ticket: Any) -> Any:

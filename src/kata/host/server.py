@@ -1,0 +1,189 @@
+"""The learner host's request loop: import, read, call, and answer with plain data.
+
+The grader drives; the host answers each request with `{"ok": value}` or `{"err": {...}}`. While a
+call runs, learner code may need the grader: a model request (`http`), the clock (`clock`), or a
+note that it called `time.sleep`. Those go out as requests of the host's own and the grader answers
+them before it answers the call, so one socket carries both directions in turn.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import socket
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from .. import wire
+from ..codec import CodecError, HostCodec
+from .transport import client_for
+
+
+class Channel:
+    """The host's end of the socket to the grader."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def ask(self, message: dict[str, Any]) -> Any:
+        """Send a request of the host's own and wait for the grader's answer."""
+        wire.send(self.sock, message)
+        return wire.receive(self.sock)
+
+
+class RemoteClock:
+    """The clock a check hands to learner code: `monotonic()`, `time()` and `sleep()` ask the grader."""
+
+    def __init__(self, channel: Channel, number: int) -> None:
+        self._channel, self._number = channel, number
+
+    def _ask(self, name: str, *args: float) -> Any:
+        answer = self._channel.ask({"op": "clock", "clock": self._number, "name": name, "args": list(args)})
+        return float(answer.get("value", 0.0)) if isinstance(answer, dict) else 0.0
+
+    def monotonic(self) -> float:
+        return self._ask("monotonic")
+
+    def time(self) -> float:
+        return self._ask("time")
+
+    def sleep(self, seconds: float) -> None:
+        self._ask("sleep", float(seconds))
+
+    def __repr__(self) -> str:
+        return "<the grader's clock>"
+
+
+def learner_frame(exc: BaseException, work: Path) -> str:
+    """`helpdesk/service.py:42 in submit` and its line, for the deepest frame inside the learner's code."""
+    found = ""
+    base = str(work.resolve()) + os.sep
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.startswith(base):
+            found = f"{frame.filename[len(base):]}:{frame.lineno} in {frame.name}"
+            if frame.line:
+                found += f"\n    {frame.line.strip()}"
+    return found
+
+
+def describe_error(exc: BaseException, work: Path) -> dict[str, Any]:
+    """An exception of learner code as plain data: its type names (the MRO), message and place."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = exc.filename
+        base = str(work.resolve()) + os.sep
+        where = where[len(base):] if where.startswith(base) else Path(where).name
+        return {"kind": "syntax", "types": ["SyntaxError"], "message": str(exc.msg)[:500],
+                "where": f"{where}:{exc.lineno}"}
+    if isinstance(exc, SystemExit):
+        return {"kind": "exit", "types": ["SystemExit"], "message": repr(exc.code)[:200], "where": ""}
+    names = [t.__name__ for t in type(exc).__mro__ if t not in (object, BaseException)]
+    try:
+        message = str(exc)
+    except Exception:  # noqa: BLE001 - a learner exception whose __str__ fails
+        message = "(its message could not be read)"
+    cause = exc.__cause__ or exc.__context__
+    return {"kind": "import" if isinstance(exc, ImportError) else "raised", "types": names[:20],
+            "message": message[:2000], "where": learner_frame(exc, work)[:1000],
+            "cause": type(cause).__name__ if cause is not None else ""}
+
+
+class Host:
+    """Serves one graded check (or the service's own tests) for the grader."""
+
+    def __init__(self, sock: socket.socket, work: Path) -> None:
+        self.channel = Channel(sock)
+        self.work = work
+        self.codec = HostCodec(self._resolve)
+        self._clients: dict[int, Any] = {}
+        self._clocks: dict[int, RemoteClock] = {}
+
+    def _resolve(self, tag: dict[str, Any]) -> Any:
+        number = int(tag.get("id", 0))
+        if tag["$"] == "clock":
+            return self._clocks.setdefault(number, RemoteClock(self.channel, number))
+        if number not in self._clients:
+            self._clients[number] = client_for(self.channel, number, bool(tag.get("async")))
+        return self._clients[number]
+
+    def serve(self) -> None:
+        """Answer requests until the grader closes the socket."""
+        while True:
+            try:
+                request = wire.receive(self.channel.sock)
+            except wire.WireError:
+                return
+            try:
+                reply = {"ok": self.codec.encode(self._handle(request))}
+            except CodecError as exc:
+                reply = {"err": {"kind": "codec", "types": ["CodecError"], "message": str(exc)[:500], "where": ""}}
+            except BaseException as exc:  # noqa: BLE001 - every learner failure goes back as data
+                reply = {"err": describe_error(exc, self.work)}
+            try:
+                wire.send(self.channel.sock, reply)
+            except wire.WireError as exc:
+                if "larger than" in str(exc):
+                    wire.send(self.channel.sock, {"err": {"kind": "codec", "types": ["CodecError"],
+                                                          "message": str(exc), "where": ""}})
+                    continue
+                return
+
+    def _object(self, request: dict[str, Any]) -> Any:
+        return self.codec.decode({"$": "handle", "id": request.get("obj")})
+
+    def _handle(self, request: dict[str, Any]) -> Any:
+        op = request.get("op")
+        if op == "import":
+            module = importlib.import_module(str(request["module"]))
+            return module
+        if op == "getattr":
+            return getattr(self._object(request), str(request["name"]))
+        if op == "call":
+            func = self._object(request)
+            args = [self.codec.decode(a) for a in request.get("args", [])]
+            kwargs = {str(k): self.codec.decode(v) for k, v in request.get("kwargs", {}).items()}
+            return func(*args, **kwargs)
+        if op == "signature":
+            sig = inspect.signature(self._object(request))
+            return [{"name": p.name, "kind": int(p.kind), "default": p.default is not inspect.Parameter.empty}
+                    for p in sig.parameters.values()]
+        if op == "list":
+            return list(self._object(request))
+        if op == "len":
+            return len(self._object(request))
+        if op == "getitem":
+            return self._object(request)[self.codec.decode(request.get("key"))]
+        if op == "run_tests":
+            from .service_tests import run_service_tests
+
+            return run_service_tests([str(p) for p in request.get("paths", [])], str(request.get("rootdir", ".")))
+        raise ValueError(f"unknown request {op!r}")
+
+
+def _no_real_sleep(channel: Channel) -> None:
+    """Grading never really waits: `time.sleep` is noted for the grader and returns at once."""
+
+    def sleep(seconds: float) -> None:
+        channel.ask({"op": "slept", "seconds": float(seconds)})
+
+    time.sleep = sleep  # type: ignore[assignment]
+
+
+def _no_sdk_retry_delay() -> None:
+    """The SDK sleeps between its own retries; while grading, time must not really pass."""
+    from openai._base_client import BaseClient
+
+    BaseClient._calculate_retry_timeout = lambda self, *args, **kwargs: 0.0  # type: ignore[method-assign]
+
+
+def run(sock: socket.socket, work: Path) -> None:
+    """Become the learner host for `work` and serve until the grader is done (then exit)."""
+    host = Host(sock, work)
+    _no_sdk_retry_delay()
+    _no_real_sleep(host.channel)
+    sys.path.insert(0, str(work))  # only now, with the sandbox complete, can a submission file be read
+    sys.dont_write_bytecode = True
+    host.serve()

@@ -1,0 +1,73 @@
+"""The SDK client a check hands to learner code: a real `openai` client whose requests go to the grader.
+
+The client is the official one, so learner code meets exactly the SDK's types, errors and streaming.
+Only its HTTP transport is the kit's: each request goes over the channel as plain data, and the
+grader answers it (from the cassettes, or a simulated time-out or dropped connection it chose).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx2
+
+DUMMY_KEY = "kata-replay-key"  # not an sk- key on purpose: verify scans cassettes for those
+BASE_URL = "https://api.openai.com/v1"
+
+
+class NoRecordingMatched(Exception):
+    """The grader has no recorded answer for this request (the check explains which part differed)."""
+
+
+def _request_message(number: int, request: httpx2.Request) -> dict[str, Any]:
+    timeout = (request.extensions or {}).get("timeout") or {}
+    return {
+        "op": "http", "client": number, "method": request.method, "url": str(request.url),
+        "headers": [[k, v] for k, v in request.headers.multi_items()],
+        "body": base64.b64encode(request.read()).decode(),
+        "timeout": {k: v for k, v in timeout.items() if isinstance(v, int | float)},
+    }
+
+
+def _response(request: httpx2.Request, answer: Any) -> httpx2.Response:
+    if not isinstance(answer, dict):
+        raise httpx2.ConnectError("the grader gave no answer", request=request)
+    fault = answer.get("fault")
+    if fault == "timeout":
+        raise httpx2.ReadTimeout("simulated time-out", request=request)
+    if fault == "connect":
+        raise httpx2.ConnectError("simulated connection error", request=request)
+    if fault:
+        raise NoRecordingMatched(str(answer.get("message", "no recorded answer matches this request")))
+    headers = [(str(k), str(v)) for k, v in answer.get("headers", [])]
+    body = base64.b64decode(str(answer.get("body", "")))
+    return httpx2.Response(int(answer.get("status", 500)), headers=headers, content=body, request=request)
+
+
+class GraderTransport(httpx2.BaseTransport):
+    def __init__(self, channel: Any, number: int) -> None:
+        self.channel, self.number = channel, number
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        return _response(request, self.channel.ask(_request_message(self.number, request)))
+
+
+class AsyncGraderTransport(httpx2.AsyncBaseTransport):
+    def __init__(self, channel: Any, number: int) -> None:
+        self.channel, self.number = channel, number
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        await request.aread()
+        return _response(request, self.channel.ask(_request_message(self.number, request)))
+
+
+def client_for(channel: Any, number: int, is_async: bool = False) -> Any:
+    """An `openai.OpenAI` (or `AsyncOpenAI`) whose requests the grader answers; the SDK's own retries off."""
+    import openai
+
+    if is_async:
+        return openai.AsyncOpenAI(api_key=DUMMY_KEY, base_url=BASE_URL, max_retries=0,
+                                  http_client=httpx2.AsyncClient(transport=AsyncGraderTransport(channel, number)))
+    return openai.OpenAI(api_key=DUMMY_KEY, base_url=BASE_URL, max_retries=0,
+                         http_client=httpx2.Client(transport=GraderTransport(channel, number)))

@@ -1,0 +1,224 @@
+"""The grader's hold on the learner hosts of one graded run: start the zygote, fork a host per check.
+
+The zygote (`kata.host.zygote`) starts as `python -I` (no working folder, PYTHONPATH or user site on
+its path, so no `sitecustomize.py`, `site.py` or shadow package of the submission can run), with its
+working folder in the run's own folder, an allow-listed environment (HOME and TMPDIR inside the run,
+a dummy API key, none of the instructor's variables) and, in cohort mode, inside the namespace
+sandbox with its limits. The sandbox is complete before the zygote starts, and the zygote imports
+nothing of the submission: each forked host puts the submission on `sys.path` itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import sandbox
+from .remote import Connection, HostGone
+
+START_TIMEOUT = 120.0  # seconds for the zygote to import the SDK, pydantic and pandas (a cold disk is slow)
+MAX_STARTS = 3
+# The only variables of the grader's environment a learner host sees (the rest may hold secrets).
+ALLOWED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "SYSTEMROOT", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def host_env(own: Path) -> dict[str, str]:
+    """The environment of a learner host: allow-listed, with HOME and TMPDIR inside the run."""
+    env = {k: v for k, v in os.environ.items() if k in ALLOWED_ENV}
+    for folder in ("home", "tmp"):
+        (own / folder).mkdir(exist_ok=True)
+    env.update(HOME=str(own / "home"), TMPDIR=str(own / "tmp"), PYTHONHASHSEED="0",
+               PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", OPENAI_API_KEY="kata-replay-key",
+               OPENAI_BASE_URL="http://127.0.0.1:9/v1")  # a client learner code builds itself reaches nothing
+    return env
+
+
+@dataclass(frozen=True)
+class HostSetup:
+    """Where a run's learner hosts live and how they are isolated."""
+
+    work: Path  # the submission's copy (put on the hosts' sys.path)
+    own: Path  # the run's own folder: the hosts' cwd, HOME, TMPDIR, and in the sandbox the one writable place
+    isolation: sandbox.Isolation | None = None
+    readable: tuple[Path, ...] = ()  # further folders the hosts read (the kata's data)
+
+
+class HostPool:
+    """The zygote of one run, started in the background; `connect()` forks a host for a check."""
+
+    def __init__(self, setup: HostSetup) -> None:
+        self.setup = setup
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._control: socket.socket | None = None
+        self._buffer = b""
+        self._lock = threading.Lock()
+        self._starter: threading.Thread | None = None
+        self._start_error: str | None = None
+        self.starts = 0
+        self.isolation_note = ""
+
+    # ------------------------------------------------------------------ the zygote
+
+    def start_in_background(self) -> None:
+        """Start the zygote while the grader collects its checks."""
+        self._starter = threading.Thread(target=self._start_quietly, daemon=True)
+        self._starter.start()
+
+    def _start_quietly(self) -> None:
+        try:
+            self._start()
+        except HostGone as exc:
+            self._start_error = exc.why
+
+    def _command(self, fd: int) -> list[str]:
+        command = [sys.executable, "-I", "-m", "kata.host.zygote", str(fd), str(self.setup.work), str(self.setup.own)]
+        if self.setup.isolation is not None:
+            command = sandbox.wrap(command, self.setup.own, self.setup.isolation,
+                                   readable=(self.setup.work, *self.setup.readable))
+        return command
+
+    def _start(self) -> None:
+        self.starts += 1
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.proc = subprocess.Popen(
+                self._command(theirs.fileno()), cwd=self.setup.own, env=host_env(self.setup.own),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                pass_fds=(theirs.fileno(),), start_new_session=True,
+            )
+        except OSError as exc:
+            ours.close()
+            raise HostGone(f"the learner's process could not be started ({exc})") from exc
+        finally:
+            theirs.close()
+        self._control, self._buffer = ours, b""
+        ready = self._read(START_TIMEOUT)
+        if not ready or not ready.get("ready"):
+            why = self._last_words()
+            self.close()
+            raise HostGone(f"the learner's process did not start{': ' + why if why else ''}")
+
+    def _last_words(self) -> str:
+        if self.proc is None or self.proc.stderr is None:
+            return ""
+        with contextlib.suppress(OSError, ValueError):
+            if self.proc.poll() is None:
+                return ""
+            lines = self.proc.stderr.read(65536).decode(errors="replace").strip().splitlines()
+            return lines[-1][:300] if lines else ""
+        return ""
+
+    def _read(self, timeout: float) -> dict[str, Any] | None:
+        deadline = time.monotonic() + timeout
+        assert self._control is not None
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._control], [], [], left)[0]:
+                return None
+            try:
+                data = self._control.recv(65536)
+            except OSError:
+                return None
+            if not data:
+                return None
+            self._buffer += data
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        try:
+            message = json.loads(line)
+        except ValueError:
+            return None
+        return message if isinstance(message, dict) else None
+
+    def _ensure(self) -> None:
+        if self._starter is not None:
+            self._starter.join()
+            self._starter = None
+            if self._start_error is not None and self.starts >= MAX_STARTS:
+                raise HostGone(self._start_error)
+        if self.proc is not None and self.proc.poll() is None and self._control is not None:
+            return
+        if self.starts >= MAX_STARTS:
+            raise HostGone(self._start_error or "the learner's process kept ending; nothing more is graded")
+        self.close()
+        self._start()
+
+    # ------------------------------------------------------------------ hosts
+
+    def connect(self, services: dict[str, Callable[[dict[str, Any]], Any]]) -> Connection:
+        """A new learner host, serving a check; the caller `end()`s it when the check is over."""
+        with self._lock:
+            self._ensure()
+            assert self._control is not None
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                socket.send_fds(self._control, [b'{"op": "fork"}'], [theirs.fileno()])
+                answer = self._read(30.0)
+            except OSError:
+                answer = None
+            finally:
+                theirs.close()
+            if not answer or not isinstance(answer.get("pid"), int):
+                ours.close()
+                self.close()
+                raise HostGone("the learner's process could not be started")
+        pid = int(answer["pid"])
+        conn = Connection(ours, services)
+        conn.on_gone = lambda: self.end(pid)
+        conn.host_pid = pid  # type: ignore[attr-defined]
+        return conn
+
+    def end(self, pid: int) -> int | None:
+        """Kill a host and everything it left running; its exit code when it had ended by itself."""
+        with self._lock:
+            if self._control is None:
+                return None
+            try:
+                self._control.sendall(json.dumps({"op": "end", "pid": pid}).encode())
+                answer = self._read(30.0)
+            except OSError:
+                answer = None
+            if answer is None:
+                self.close()
+                return None
+            code = answer.get("code")
+            return code if isinstance(code, int) else None
+
+    def finish(self, conn: Connection) -> int | None:
+        """End the host behind `conn` (once)."""
+        if getattr(conn, "_ended", False):
+            return getattr(conn, "exit_code", None)
+        conn.close()
+        code = self.end(conn.host_pid)  # type: ignore[attr-defined]
+        conn._ended, conn.exit_code = True, code  # type: ignore[attr-defined]
+        return code
+
+    def close(self) -> None:
+        """End the zygote and everything under it."""
+        if self._control is not None:
+            with contextlib.suppress(OSError):
+                self._control.close()
+            self._control = None
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+            if self.proc.stderr is not None:
+                self.proc.stderr.close()
+            self.proc = None
