@@ -172,6 +172,23 @@ def _no_real_sleep(channel: Channel) -> None:
     time.sleep = sleep  # type: ignore[assignment]
 
 
+class NetworkBlocked(OSError):
+    """Learner code tried to open a network connection; grading never touches the network."""
+
+
+def _no_network() -> None:
+    """Refuse internet sockets in this process (in the sandbox there is no network interface anyway)."""
+    original = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> None:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            raise NetworkBlocked(f"network access is blocked while grading (a connection to {address!r})")
+        return original(self, address)
+
+    socket.socket.connect = guarded  # type: ignore[method-assign]
+    socket.socket.connect_ex = guarded  # type: ignore[method-assign,assignment]
+
+
 def _no_sdk_retry_delay() -> None:
     """The SDK sleeps between its own retries; while grading, time must not really pass."""
     from openai._base_client import BaseClient
@@ -184,6 +201,7 @@ def run(sock: socket.socket, work: Path) -> None:
     host = Host(sock, work)
     _no_sdk_retry_delay()
     _no_real_sleep(host.channel)
+    _no_network()
     sys.path.insert(0, str(work))  # only now, with the sandbox complete, can a submission file be read
     sys.dont_write_bytecode = True
     host.serve()

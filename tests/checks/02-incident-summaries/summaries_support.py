@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import email.utils
 import inspect
-import io
 import math
 import re
 from dataclasses import dataclass
@@ -148,16 +147,10 @@ def chunks_of(rows: list[Row], chunk_tokens: int) -> list[list[Row]]:
 # --------------------------------------------------------------------------- driving learner code
 
 
-class RecordingOut(io.StringIO):
-    """A text stream that remembers each write, like a terminal that sees text as it comes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes: list[str] = []
-
-    def write(self, text: str) -> int:
-        self.writes.append(text)
-        return super().write(text)
+def recording_out(learner: Any) -> Any:
+    """A text stream in the learner's process that remembers each write (`.writes`, `.getvalue()`),
+    like a terminal that sees text as it comes."""
+    return learner.load("kata.host.streams").RecordingOut()
 
 
 def repository(learner: Any, db_path: Path) -> Any:

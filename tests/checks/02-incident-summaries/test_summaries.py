@@ -146,7 +146,7 @@ def test_timeline_is_prepared(learner: Any, tmp_path: Path) -> None:
 def test_short_timeline_one_call(learner: Any, openai_client: Any, sent_requests: list[Any],
                                  kata_data: Path, tmp_path: Path) -> None:
     svc, incident, rows = _load(learner, kata_data, s.DNS, openai_client(), tmp_path)
-    s.digest(svc, incident.id, s.RecordingOut())
+    s.digest(svc, incident.id, s.recording_out(learner))
     expect(
         len(sent_requests) == 1,
         observed=f"{len(sent_requests)} model requests for a timeline of {len(rows)} events that fits one chunk",
@@ -197,7 +197,7 @@ def test_long_timeline_map_reduce(learner: Any, openai_client: Any, sent_request
                                   kata_data: Path, tmp_path: Path) -> None:
     svc, incident, rows = _load(learner, kata_data, s.CHECKOUT, openai_client(), tmp_path)
     chunks = s.chunks_of(rows, s.ROOMY[0])
-    s.digest(svc, incident.id, s.RecordingOut())
+    s.digest(svc, incident.id, s.recording_out(learner))
     _map_reduce_shape(sent_requests, incident.ref, len(chunks))
     parts = sent_requests[:-1]
     for row in rows:
@@ -223,7 +223,7 @@ def test_requests_within_budget(learner: Any, openai_client: Any, sent_requests:
     chunk_tokens, max_tokens = s.TIGHT
     svc, incident, rows = _load(learner, kata_data, s.CHECKOUT, openai_client(), tmp_path, budget=s.TIGHT)
     chunks = s.chunks_of(rows, chunk_tokens)
-    s.digest(svc, incident.id, s.RecordingOut())
+    s.digest(svc, incident.id, s.recording_out(learner))
     sizes = [s.request_tokens(r.body) for r in sent_requests]
     expect(
         sizes and max(sizes) <= max_tokens,
@@ -247,7 +247,7 @@ def test_chunks_in_order(learner: Any, openai_client: Any, sent_requests: list[A
                          kata_data: Path, tmp_path: Path) -> None:
     svc, incident, rows = _load(learner, kata_data, s.CHECKOUT, openai_client(), tmp_path)
     chunks = s.chunks_of(rows, s.ROOMY[0])
-    s.digest(svc, incident.id, s.RecordingOut())
+    s.digest(svc, incident.id, s.recording_out(learner))
     _map_reduce_shape(sent_requests, incident.ref, len(chunks))
     position = {row: n for n, row in enumerate(rows)}
     seen: list[s.Row] = []
@@ -292,7 +292,7 @@ def test_digest_keeps_facts(learner: Any, openai_client: Any, kata_data: Path, t
     svc = s.service(learner, tmp_path / "oncall.db", openai_client())
     for spec in (s.DNS, s.CHECKOUT):
         incident = s.open_incident(svc, spec, kata_data)
-        text = s.digest(svc, incident.id, s.RecordingOut())
+        text = s.digest(svc, incident.id, s.recording_out(learner))
         want = s.header(spec, incident.ref)
         lines = tuple(str(text).splitlines()[:2])
         expect(
@@ -322,7 +322,7 @@ def test_empty_timeline_no_call(learner: Any, openai_client: Any, sent_requests:
                                 ("2024-03-07T08:46:00Z", "pagerduty", "\t")):
         svc.log_event(blank_events.id, at, source, message)
     for incident, what in ((no_events, "no events"), (blank_events, "only empty events")):
-        text = s.digest(svc, incident.id, s.RecordingOut())
+        text = s.digest(svc, incident.id, s.recording_out(learner))
         expect(
             not sent_requests,
             observed=f"{len(sent_requests)} model request(s) for {incident.ref}, which has {what}",
@@ -351,7 +351,7 @@ def test_digest_streamed_and_stored(learner: Any, openai_client: Any, sent_reque
                                     kata_data: Path, tmp_path: Path) -> None:
     db_path = tmp_path / "oncall.db"
     svc, incident, _ = _load(learner, kata_data, s.CHECKOUT, openai_client(), tmp_path)
-    out = s.RecordingOut()
+    out = s.recording_out(learner)
     text = s.digest(svc, incident.id, out)
     expect(
         sent_requests and sent_requests[-1].stream,
@@ -395,7 +395,7 @@ def test_digest_streamed_and_stored(learner: Any, openai_client: Any, sent_reque
 def test_model_is_configuration(learner: Any, openai_client: Any, sent_requests: list[Any],
                                 kata_data: Path, tmp_path: Path) -> None:
     svc, incident, _ = _load(learner, kata_data, s.DNS, openai_client(), tmp_path, model="gpt-4.1-mini")
-    s.digest(svc, incident.id, s.RecordingOut())
+    s.digest(svc, incident.id, s.recording_out(learner))
     models = [r.model for r in sent_requests]
     expect(
         models == ["gpt-4.1-mini"],

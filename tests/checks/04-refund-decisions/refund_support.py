@@ -8,12 +8,10 @@ SQLite connection (so only what was committed counts).
 from __future__ import annotations
 
 import inspect
-import sqlite3
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from kata.checks import expect
+from kata.checks import expect, open_database, plain as plain_value
 
 EMAIL = "customer@example.com"
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -28,7 +26,7 @@ CONFIDENCE_TOLERANCE = 1e-9
 
 def plain(value: Any) -> Any:
     """A status, decision or rule as a plain value, whether the learner uses an Enum member or a string."""
-    return value.value if isinstance(value, Enum) else value
+    return plain_value(value)
 
 
 # --------------------------------------------------------------------------- building the desk
@@ -116,8 +114,7 @@ def queue_refs(desk: Any) -> list[str]:
 
 def audit_rows(db_path: Path, refund_id: int) -> list[dict[str, Any]]:
     """The refund_audit rows of one refund, oldest first, read through a new SQLite connection."""
-    conn = sqlite3.connect(db_path)
-    conn.row_factory = sqlite3.Row
+    conn = open_database(db_path)
     try:
         present = {row["name"] for row in conn.execute("PRAGMA table_info(refund_audit)")}
         missing = [column for column in AUDIT_COLUMNS if column not in present]
@@ -137,8 +134,7 @@ def audit_rows(db_path: Path, refund_id: int) -> list[dict[str, Any]]:
 
 def all_audit_rows(db_path: Path) -> list[dict[str, Any]]:
     """Every row of refund_audit, oldest first (after audit_rows has checked the table)."""
-    conn = sqlite3.connect(db_path)
-    conn.row_factory = sqlite3.Row
+    conn = open_database(db_path)
     try:
         return [dict(row) for row in conn.execute("SELECT * FROM refund_audit ORDER BY id")]
     finally:

@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from vcr.errors import CannotOverwriteExistingCassetteException
 
-from kata.checks import expect
+from kata.checks import RemoteError, expect
 
 DEFAULT_MODEL = "gpt-4o-mini"
 CSV_NAME = "supplier_catalog.csv"
@@ -184,7 +183,9 @@ def enrich(
         )
     try:
         result = function(products, client=client, settings=settings)
-    except CannotOverwriteExistingCassetteException:
+    except RemoteError as err:
+        if not err.is_a("NoRecordingMatched"):
+            raise
         if when_unmatched is not None:
             when_unmatched()
         raise
