@@ -15,7 +15,6 @@ import re
 import shutil
 import stat
 import subprocess
-import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable
@@ -306,15 +305,7 @@ def _load_state(path: Path) -> _State | None:
 
 def hidden_paths(catalog: Catalog, submissions: Path, out: Path, workspace: Path) -> tuple[str, ...]:
     """Folders graded code must not see: the kit's private parts, other submissions, the outputs."""
-    keep = [Path(p).resolve() for p in (sys.prefix, Path(__file__).parent)]
-    hidden = []
-    for path in (catalog.root / "solutions", catalog.root / "tests", catalog.root / "fixtures",
-                 submissions, out, workspace):
-        path = path.resolve()
-        # Covering a folder that holds the kit's own code or Python would stop grading altogether.
-        if not any(k == path or path in k.parents for k in keep):
-            hidden.append(str(path))
-    return tuple(hidden)
+    return sandbox.private_folders(catalog.root, submissions, out, workspace)
 
 
 def grade_cohort(

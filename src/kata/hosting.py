@@ -64,7 +64,7 @@ class HostPool:
         self._control: socket.socket | None = None
         self._buffer = b""
         self._lock = threading.Lock()
-        self._starter: threading.Thread | None = None
+        self._waiting = False  # started, "ready" not read yet
         self._start_error: str | None = None
         self.starts = 0
         self.isolation_note = ""
@@ -72,13 +72,12 @@ class HostPool:
     # ------------------------------------------------------------------ the zygote
 
     def start_in_background(self) -> None:
-        """Start the zygote while the grader collects its checks."""
-        self._starter = threading.Thread(target=self._start_quietly, daemon=True)
-        self._starter.start()
-
-    def _start_quietly(self) -> None:
+        """Start the zygote now and let it import while the grader collects its checks; its "ready" is
+        read when the first host is needed. (Started from the calling thread: the sandbox's death signal
+        follows the thread that started it, and the grader's main thread lives as long as the grader.)"""
         try:
-            self._start()
+            self._spawn()
+            self._waiting = True
         except HostGone as exc:
             self._start_error = exc.why
 
@@ -89,7 +88,7 @@ class HostPool:
                                    readable=(self.setup.work, *self.setup.readable))
         return command
 
-    def _start(self) -> None:
+    def _spawn(self) -> None:
         self.starts += 1
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -104,11 +103,18 @@ class HostPool:
         finally:
             theirs.close()
         self._control, self._buffer = ours, b""
+
+    def _wait_ready(self) -> None:
+        self._waiting = False
         ready = self._read(START_TIMEOUT)
         if not ready or not ready.get("ready"):
             why = self._last_words()
             self.close()
             raise HostGone(f"the learner's process did not start{': ' + why if why else ''}")
+
+    def _start(self) -> None:
+        self._spawn()
+        self._wait_ready()
 
     def _last_words(self) -> str:
         if self.proc is None or self.proc.stderr is None:
@@ -142,11 +148,11 @@ class HostPool:
         return message if isinstance(message, dict) else None
 
     def _ensure(self) -> None:
-        if self._starter is not None:
-            self._starter.join()
-            self._starter = None
-            if self._start_error is not None and self.starts >= MAX_STARTS:
-                raise HostGone(self._start_error)
+        if self._waiting:
+            try:
+                self._wait_ready()
+            except HostGone as exc:
+                self._start_error = exc.why
         if self.proc is not None and self.proc.poll() is None and self._control is not None:
             return
         if self.starts >= MAX_STARTS:

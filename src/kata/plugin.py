@@ -273,8 +273,9 @@ def _run_existing_tests(state: _State) -> None:
     folder = state.service_tests
     canary = _canary(folder, state.package)
     try:
-        outcome = _in_host(state, {"op": "run_tests", "paths": [str(folder)], "rootdir": str(folder)},
-                           limit=max(state.check_limit * 6, 60.0))
+        # Each test has the per-check limit in the host; the whole run a few times that here.
+        outcome = _in_host(state, {"op": "run_tests", "paths": [str(folder)], "rootdir": str(folder),
+                                   "limit": state.check_limit}, limit=state.check_limit * 4)
     except CheckTimeout:
         state.send("result", id=EXISTING_TESTS, status="error", message=(
             "observed: the service's own tests did not finish in time\nexpected: they finish in seconds\n"
@@ -300,7 +301,11 @@ def _judge_existing(state: _State, outcome: Any, canary: str, folder: Path) -> t
     prefix = folder.name + "/"
     relative = {k.split(prefix, 1)[-1] if prefix in k else k: v for k, v in outcomes.items()}
     canary_seen = relative.pop(canary, None) if canary else {"outcome": "failed"}
-    if canary and (not isinstance(canary_seen, dict) or canary_seen.get("outcome") != "failed"):
+    load_errors = [str(e) for e in outcome.get("load_errors", [])][:20]
+    # Its file may not load at all (then the guard fails on that); run, it must have failed.
+    canary_ok = (canary_seen is None and bool(load_errors)) or (
+        isinstance(canary_seen, dict) and canary_seen.get("outcome") == "failed")
+    if canary and not canary_ok:
         return "tampered", (
             "observed: the run of the service's tests reported as passed a test that cannot pass\n"
             "expected: test outcomes as the tests decide them\n"
@@ -308,7 +313,6 @@ def _judge_existing(state: _State, outcome: Any, canary: str, folder: Path) -> t
             "this check scores 0.")
     failures = [f"{k.split('::')[-1]}: {v.get('message', '')}" for k, v in relative.items()
                 if isinstance(v, dict) and v.get("outcome") != "passed"]
-    load_errors = [str(e) for e in outcome.get("load_errors", [])][:20]
     problems = load_errors + failures
     if not relative and not load_errors:
         problems = ["no existing tests were found to run"]
@@ -576,7 +580,8 @@ def _judge(check: _Check, state: _State) -> tuple[str, str]:
 def _remote_message(exc: RemoteError, meta: CheckMeta, state: _State, hint: str, notes: str) -> str:
     if exc.kind == "syntax":
         return (f"observed: your code does not compile: {exc.text} at {exc.where}\n"
-                f"expected: the package imports\nhint: fix the syntax error; `kata check {state.kata_id}` shows it too.")
+                "expected: the package imports\n"
+                f"hint: fix the syntax error; `kata check {state.kata_id}` shows it too.")
     if exc.kind == "exit":
         return (f"observed: your code called sys.exit({exc.text}) during this check\n"
                 "expected: the service returns or raises, it never exits the process" + hint)

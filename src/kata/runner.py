@@ -58,7 +58,9 @@ class RunOptions:
     standin_url: str | None = None  # set: record cassettes against this stand-in instead of replaying
     cassettes_out: Path | None = None  # where recording writes cassettes
     keep: bool = False  # keep the temporary folder (kit maintainers debugging a kata)
-    isolation: sandbox.Isolation | None = None  # cohort grading: resource limits and the sandbox
+    # Resource limits and the namespace sandbox of the learner hosts (default: the kit's private folders
+    # hidden, default limits; cohort grading also hides the other submissions and the outputs).
+    isolation: sandbox.Isolation | None = None
     tmp_root: Path | None = None  # where the temporary folders go (default: the system's)
     # `kata watch`: fork each grade from a process that has already imported pytest and the SDK
     # (warm.WarmGrader); the cold path is used when it is None, gone, or the namespace sandbox is asked for.
@@ -119,8 +121,8 @@ def _command(kata: Kata, paths: dict[str, Path], results_fd: int, options: RunOp
         f"--kata-existing-points={spec.existing_tests_points}", f"--kata-id={spec.id}",
         f"--kata-package={spec.package}",
     ]
-    if options.isolation is not None:
-        cmd.append(f"--kata-isolation={options.isolation.to_json()}")
+    isolation = options.isolation or sandbox.Isolation(hidden=sandbox.private_folders(kata.root))
+    cmd.append(f"--kata-isolation={isolation.to_json()}")
     if options.standin_url:
         cmd.append(f"--kata-standin={options.standin_url}")
     if not record:

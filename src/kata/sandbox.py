@@ -66,6 +66,22 @@ class Isolation:
         return cls(limits=Limits(**data["limits"]), sandbox=bool(data["sandbox"]), hidden=tuple(data["hidden"]))
 
 
+KIT_PRIVATE = (".git", "solutions", "tests", "fixtures", ".kata", "benchmarks", "docs")
+
+
+def private_folders(kit_root: Path, *more: Path) -> tuple[str, ...]:
+    """Folders graded code must not see: the kit's history, solutions, checks, cassettes and the learner's
+    progress, and `more` (other submissions, outputs). A folder that holds Python or the kit's own code
+    is never covered: that would stop grading altogether."""
+    keep = [Path(p).resolve() for p in (sys.prefix, Path(__file__).parent)]
+    hidden = []
+    for path in (*(kit_root / name for name in KIT_PRIVATE), *more):
+        path = path.resolve()
+        if path.exists() and not any(k == path or path in k.parents for k in keep):
+            hidden.append(str(path))
+    return tuple(hidden)
+
+
 @lru_cache(maxsize=1)
 def probe() -> str | None:
     """None when the namespace sandbox works here, else the reason it does not."""

@@ -56,31 +56,31 @@ def test_infinite_loop_costs_only_its_check(kata_cli, minikit, submission, tmp_p
     assert echo["greets"]["status"] == "passed"
 
 
-def test_loop_that_swallows_the_alarm_hits_the_kata_time_limit(kata_cli, minikit, submission, tmp_path) -> None:
+def test_loop_that_swallows_every_exception_costs_only_its_check(kata_cli, minikit, submission, tmp_path) -> None:
+    # The deadline is the grader's: the learner host is killed, there is no alarm in it to swallow.
     stubborn = (
         "def shout(text):\n    while ' ' in text:\n        try:\n            while True:\n                pass\n"
         "        except BaseException:\n            pass\n    return text.upper()\n"
     )
     target = submission({ECHO: stubborn + GOOD_GREET})
-    code, out, katas = grade(kata_cli, minikit, target, tmp_path, "--timeout", "8")
+    code, out, katas = grade(kata_cli, minikit, target, tmp_path, "--timeout", "20")
     assert code == 1 and "Traceback" not in out
-    assert "did not finish within its time limit (8 s)" in katas["01"]["message"]
     echo = checks_of(katas["01"])
-    assert "still running when the kata's time limit (8 s) ran out" in echo["shouts"]["message"]
-    assert echo["existing-tests"]["status"] == "passed"  # ran before the hang, so it keeps its point
-    assert echo["greets"]["status"] == "error" and echo["greets"]["message"].startswith("not run")
-    assert katas["02"]["score"] == katas["02"]["max_score"]
+    assert "did not finish within 5 s" in echo["shouts"]["message"]
+    assert echo["existing-tests"]["status"] == "passed"
+    assert echo["greets"]["status"] == "passed" and echo["model-configurable"]["status"] == "passed"
+    assert katas["01"]["problem"] is None and katas["02"]["score"] == katas["02"]["max_score"]
 
 
-def test_os_exit_keeps_earlier_results(kata_cli, minikit, submission, tmp_path) -> None:
+def test_os_exit_costs_only_its_check(kata_cli, minikit, submission, tmp_path) -> None:
     code = "import os\n\ndef shout(text):\n    return text.upper()\n\ndef greet(client, ref, model='m'):\n" \
            "    os._exit(3)\n"
     _, _, katas = grade(kata_cli, minikit, submission({ECHO: code}), tmp_path)
     echo = checks_of(katas["01"])
     assert echo["shouts"]["status"] == "passed"
-    assert "grading process ended during this check (exit code 3)" in echo["greets"]["message"]
-    assert echo["model-configurable"]["message"].startswith("not run")
-    assert "ended the grading process" in katas["01"]["message"]
+    assert "your code ended its process with exit code 3 during this check" in echo["greets"]["message"]
+    # Every check has a learner process of its own: the next one runs as usual.
+    assert "ended its process with exit code 3" in echo["model-configurable"]["message"]
     assert katas["01"]["score"] == 3
 
 

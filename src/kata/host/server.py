@@ -159,7 +159,9 @@ class Host:
         if op == "run_tests":
             from .service_tests import run_service_tests
 
-            return run_service_tests([str(p) for p in request.get("paths", [])], str(request.get("rootdir", ".")))
+            limit = request.get("limit")
+            return run_service_tests([str(p) for p in request.get("paths", [])], str(request.get("rootdir", ".")),
+                                     self.work, float(limit) if isinstance(limit, int | float) else 10.0)
         raise ValueError(f"unknown request {op!r}")
 
 

@@ -11,7 +11,8 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from kata.checks import expect, open_database, plain as plain_value
+from kata.checks import expect, open_database
+from kata.checks import plain as plain_value
 
 EMAIL = "customer@example.com"
 DEFAULT_MODEL = "gpt-4o-mini"

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-
-from kata.checks import RemoteError, expect, plain as plain_value
+from kata.checks import RemoteError, expect
+from kata.checks import plain as plain_value
 
 EMAIL = "customer@example.com"
 TOLERANCE = 1e-6  # seconds: fake-clock arithmetic is exact up to float rounding
