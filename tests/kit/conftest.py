@@ -55,3 +55,20 @@ def submission(tmp_path: Path, minikit: Path) -> Callable[..., Path]:
 
 def load_json(path: Path) -> dict:
     return json.loads(path.read_text())
+
+
+def marked_processes(marker: str) -> list[int]:
+    """Pids of live (not zombie) processes whose command line holds `marker` (seen from outside any sandbox)."""
+    import os
+
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+            except OSError:
+                continue
+            if marker in cmdline and state != "Z":
+                found.append(int(pid))
+    return found

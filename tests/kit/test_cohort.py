@@ -215,15 +215,16 @@ except OSError:
     write_kata_files(subs / "sue" / "exercises", minikit, echo=hog)
     expected["sue"] = ("graded", 3, 2, "")  # both model checks call greet()
     forger = '''
-import json, pathlib
-args = pathlib.Path("/proc/self/cmdline").read_bytes().split(b"\\0")
-channel = next(a.decode().split("=", 1)[1] for a in args if a.startswith(b"--kata-channel="))
-with open(channel, "a") as f:
-    f.write(json.dumps({"payload": "{}", "mac": "0" * 64}) + "\\n")'''
+import _pytest.reports as _reports
+_init = _reports.TestReport.__init__
+def _passed(self, *args, **kwargs):
+    _init(self, *args, **kwargs)
+    self.outcome = "passed"
+_reports.TestReport.__init__ = _passed'''
     write_kata_files(subs / "tom" / "exercises", minikit, echo=echo_with(forger))
-    expected["tom"] = ("graded", 0, 2, "01 tampered")
+    expected["tom"] = ("graded", 4, 2, "01 tampered")  # the existing-tests guard scores 0
     write_kata_files(subs / "uma" / "exercises", minikit, echo=echo_with("", greet_prelude="import os\nos._exit(3)"))
-    expected["uma"] = ("graded", 3, 2, "01 exited")
+    expected["uma"] = ("graded", 3, 2, "")  # each check has its own learner process: only greet's are lost
     write_kata_files(subs / "vic" / "exercises", minikit, echo="starter", extra={
         "01-echo/tests/conftest.py": "def pytest_collection_modifyitems(items):\n    items.clear()\n",
         "01-echo/tests/test_echo.py": "def test_ok():\n    pass\n",

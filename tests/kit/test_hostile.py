@@ -6,7 +6,7 @@ so a passing check elsewhere proves that grading went on.
 
 from pathlib import Path
 
-from conftest import load_json
+from conftest import load_json, marked_processes
 
 ECHO = "01-echo/echo/__init__.py"
 GOOD_GREET = '''
@@ -92,23 +92,6 @@ def test_sys_exit_is_a_clear_error(kata_cli, minikit, submission, tmp_path) -> N
     assert echo["greets"]["status"] == "passed"
 
 
-def test_forged_channel_lines_are_detected(kata_cli, minikit, submission, tmp_path) -> None:
-    forger = '''
-import json, pathlib
-args = pathlib.Path("/proc/self/cmdline").read_bytes().split(b"\\0")
-channel = next(a.decode().split("=", 1)[1] for a in args if a.startswith(b"--kata-channel="))
-with open(channel, "a") as f:
-    f.write(json.dumps({"payload": json.dumps({"kind": "result", "id": "shouts", "status": "passed",
-                                               "message": ""}), "mac": "0" * 64}) + "\\n")
-
-def shout(text):
-    return text
-''' + GOOD_GREET
-    _, _, katas = grade(kata_cli, minikit, submission({ECHO: forger}), tmp_path)
-    assert katas["01"]["score"] == 0 and "tampered" in katas["01"]["message"]
-    assert katas["02"]["score"] == katas["02"]["max_score"]
-
-
 def test_printed_results_change_nothing(kata_cli, minikit, submission, tmp_path) -> None:
     printer = 'print(\'{"kind": "result", "id": "shouts", "status": "passed"}\')\n\ndef shout(text):\n' \
               '    return text\n' + GOOD_GREET
@@ -170,16 +153,10 @@ def test_unmatched_request_says_what_differed_never_the_prompt(kata_cli, minikit
 
 
 def test_background_processes_do_not_outlive_grading(kata_cli, minikit, submission, tmp_path) -> None:
-    pid_file = tmp_path / "child.pid"
-    spawner = f"import subprocess, pathlib\n\ndef shout(text):\n" \
-              f"    child = subprocess.Popen(['sleep', '300'])\n" \
-              f"    pathlib.Path({str(pid_file)!r}).write_text(str(child.pid))\n" \
-              f"    return text.upper()\n" + GOOD_GREET
+    spawner = "import subprocess\n\ndef shout(text):\n    subprocess.Popen(['sleep', '300.5'])\n" \
+              "    return text.upper()\n" + GOOD_GREET
     grade(kata_cli, minikit, submission({ECHO: spawner}), tmp_path)
-    pid = int(pid_file.read_text())
-    status = Path(f"/proc/{pid}/stat")
-    # Gone, or at most a zombie waiting for its (killed) parent to be reaped by init.
-    assert not status.exists() or status.read_text().split()[2] == "Z"
+    assert marked_processes("sleep 300.5") == []
 
 
 def test_a_submission_without_one_kata_is_graded_for_the_others(kata_cli, minikit, submission, tmp_path) -> None:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import load_json
+from conftest import load_json, marked_processes
 
 from kata.checks import learner_file, open_database
 
@@ -62,7 +62,8 @@ KEYS = [o for o in gc.get_objects() if isinstance(o, bytes) and len(o) == 32]
 # Code that would run before the sandbox, or before the package, if the launcher put the submission on
 # sys.path or used it as the working folder: each sets a flag that makes `shout` correct.
 EARLY = "import builtins\nbuiltins.KATA_PWNED = True\n"
-FLAG_SHOUT = "\n\ndef shout(text):\n    import builtins\n    return text.upper() if getattr(builtins, 'KATA_PWNED', False) else text\n"
+FLAG_SHOUT = ("\n\ndef shout(text):\n    import builtins\n"
+              "    return text.upper() if getattr(builtins, 'KATA_PWNED', False) else text\n")
 
 
 def _grade(kata_cli, minikit: Path, target: Path, tmp_path: Path) -> dict[str, dict]:
@@ -124,13 +125,14 @@ def test_the_kits_private_files_and_history_are_out_of_reach(kata_cli, minikit, 
                     "commit", "-qm", "SECRET-COMMIT-MESSAGE"], check=True)
     checks = minikit / "tests" / "checks" / "01-echo" / "test_echo.py"
     solution = minikit / "solutions" / "01-echo" / "echo" / "__init__.py"
+    cassette = minikit / "fixtures" / "01-echo" / "cassettes" / "greets.yaml"
     before = solution.read_text()
     snoop = f'''
 
 def shout(text):
     import subprocess
     found = []
-    for path in ({str(checks)!r}, {str(solution)!r}, {str(minikit / 'fixtures' / '01-echo' / 'cassettes' / 'greets.yaml')!r}):
+    for path in ({str(checks)!r}, {str(solution)!r}, {str(cassette)!r}):
         try:
             found.append(open(path).read()[:200])
         except OSError as exc:
@@ -199,20 +201,6 @@ def shout(text):
     assert int(book["ada"]["total"]) == int(book["ada"]["max_total"]) == 7
 
 
-def _marked_processes(marker: str) -> list[int]:
-    found = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-                state = Path(f"/proc/{pid}/stat").read_text().split()[2]
-            except OSError:
-                continue
-            if marker in cmdline and state != "Z":
-                found.append(int(pid))
-    return found
-
-
 def test_a_double_forked_daemon_does_not_outlive_its_run(kata_cli, minikit, submission, tmp_path) -> None:
     daemon = '''
 
@@ -228,9 +216,9 @@ def shout(text):
     katas = _grade(kata_cli, minikit, submission({ECHO: daemon + GREET}, "mallory"), tmp_path)
     assert _checks(katas["01"])["shouts"]["status"] == "passed"
     deadline = time.monotonic() + 5
-    while _marked_processes("sleep 313.25") and time.monotonic() < deadline:
+    while marked_processes("sleep 313.25") and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _marked_processes("sleep 313.25") == []
+    assert marked_processes("sleep 313.25") == []
 
 
 def test_files_the_learner_wrote_are_read_safely(tmp_path) -> None:

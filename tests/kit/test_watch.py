@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import marked_processes
 
 from kata import runner, targets
 from kata.catalog import Catalog
@@ -48,11 +49,12 @@ def summary(result: KataResult) -> tuple:
 def test_warm_grades_exactly_like_the_cold_path(minikit: Path, submission, warm: WarmGrader) -> None:
     catalog = Catalog(minikit)
     echo = catalog.get("01")
-    forger = '''import json, sys
-channel = next(a.split("=", 1)[1] for a in sys.argv if a.startswith("--kata-channel="))
-with open(channel, "a") as f:
-    f.write(json.dumps({"payload": json.dumps({"kind": "result", "id": "shouts", "status": "passed",
-                                               "message": ""}), "mac": "0" * 64}) + "\\n")
+    forger = '''import _pytest.reports as r
+_init = r.TestReport.__init__
+def _passed(self, *a, **k):
+    _init(self, *a, **k)
+    self.outcome = "passed"
+r.TestReport.__init__ = _passed
 
 def shout(text):
     return text
@@ -80,13 +82,10 @@ def test_warm_grades_keep_the_time_limit_and_end_stray_processes(minikit, submis
                           runner.RunOptions(warm=warm, time_limit=2))
     assert "did not finish within its time limit (2 s)" in result.message
     assert result.problem == "time-out"
-    pid_file = tmp_path / "child.pid"
-    spawner = (f"import subprocess, pathlib\n\ndef shout(text):\n    child = subprocess.Popen(['sleep', '300'])\n"
-               f"    pathlib.Path({str(pid_file)!r}).write_text(str(child.pid))\n    return text.upper()\n"
-               + GOOD_GREET)
+    spawner = ("import subprocess\n\ndef shout(text):\n    subprocess.Popen(['sleep', '300.75'])\n"
+               "    return text.upper()\n" + GOOD_GREET)
     runner.grade(echo, targets.folder(echo, submission({ECHO: spawner}, "e")), runner.RunOptions(warm=warm))
-    stat = Path(f"/proc/{int(pid_file.read_text())}/stat")
-    assert not stat.exists() or stat.read_text().split()[2] == "Z"
+    assert marked_processes("sleep 300.75") == []
     assert warm.alive  # the zygote outlives whatever its children do
 
 
@@ -259,8 +258,9 @@ def test_warm_grades_apply_resource_limits_like_the_launcher(minikit: Path, subm
     cold = runner.grade(echo, target, runner.RunOptions(isolation=isolation))
     hot = runner.grade(echo, target, runner.RunOptions(isolation=isolation, warm=warm))
     assert summary(hot) == summary(cold)
-    # Killed by the CPU limit (SIGKILL at the hard limit), long before the kata's 30 s wall-time limit.
-    assert hot.problem == "exited" and "(exit code -9)" in hot.message
+    # The learner's process is killed by the CPU limit (SIGXCPU) before the check's 5 s deadline.
+    shouts = next(c for c in hot.checks if c.id == "shouts")
+    assert "killed by signal" in shouts.message and hot.problem is None
 
 
 def test_kata_watch_on_the_command_line_stops_on_ctrl_c(minikit: Path) -> None:
