@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from kata import sandbox
 from kata.catalog import Catalog
+from kata.host import sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "kit"))

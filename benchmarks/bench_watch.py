@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from kata.catalog import Catalog, Kata
-from kata.live import check_cassettes
-from kata.watch import Watcher, WatchEvent, WatchSettings
+from kata.learn.live import check_cassettes
+from kata.learn.watch import Watcher, WatchEvent, WatchSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_KATAS = ("01", "09")  # a typical kata, and the one with the most checks

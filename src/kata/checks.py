@@ -1,6 +1,6 @@
 """What a hidden check is written with: the `check` decorator, `expect`, and the values learner code returns.
 
-A check drives the learner's code through handles (`learner.load("pkg.module")`, see `kata.remote`);
+A check drives the learner's code through handles (`learner.load("pkg.module")`, see `kata.grader.remote`);
 what comes back is plain data: `Record`s for dataclasses and pydantic models, `EnumValue`s for enum
 members (`plain(value)` gives the value), real datetimes, Decimals and DataFrames. When learner code
 raises, the check sees a `RemoteError` naming the exception's classes. Files the learner's code wrote
@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from .codec import EnumValue, Record, plain
-from .remote import RemoteError
+from kata.grader.remote import RemoteError
+from kata.protocol.codec import EnumValue, Record, plain
 
 __all__ = ["CheckFailed", "CheckMeta", "EnumValue", "Record", "RemoteError", "check", "expect", "learner_file",
            "open_database", "plain"]

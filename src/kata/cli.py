@@ -13,10 +13,15 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from . import __version__, cohort, gradescope, learner, loop, record, release, report, runner, sandbox, targets, verify
-from .catalog import Catalog, Kata, KitError, find_root
-from .progress import Progress
-from .results import GradeReport, write_classroom, write_gradescope, write_json, write_junit
+from kata import __version__, targets
+from kata.catalog import Catalog, Kata, KitError, find_root
+from kata.grader import runner
+from kata.host import sandbox
+from kata.instructor import cohort, gradescope, record, release, verify
+from kata.learn import learner, loop
+from kata.learn.progress import Progress
+from kata.outputs import report
+from kata.outputs.results import GradeReport, write_classroom, write_gradescope, write_json, write_junit
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .catalog import Kata, KitError
+from kata.catalog import Kata, KitError
 
 # Left out of every copy: caches, environments and version control, never part of a submission's code.
 IGNORED = shutil.ignore_patterns(

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from kata import cohort, sandbox
 from kata.catalog import Catalog
+from kata.host import sandbox
+from kata.instructor import cohort
 
 ECHO_OK = '''"""Solved."""
 

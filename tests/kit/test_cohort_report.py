@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from kata import cohort
 from kata.catalog import Catalog
-from kata.results import CheckResult, KataResult, Problem, Status
+from kata.instructor import cohort
+from kata.outputs.results import CheckResult, KataResult, Problem, Status
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 # CI installs Chromium (.ci/run) and sets this, so the test can never be skipped there by accident.

@@ -5,7 +5,7 @@ from xml.etree import ElementTree as ET
 
 from conftest import load_json
 
-from kata.results import GradeReport
+from kata.outputs.results import GradeReport
 
 
 def test_fresh_exercises_are_graded_unsolved(minikit: Path, kata_cli) -> None:

@@ -105,7 +105,7 @@ def test_submission_config_and_tests_are_ignored(kata_cli, minikit, submission, 
     target = submission({
         ECHO: "def shout(text):\n    return text\n" + GOOD_GREET,
         "01-echo/conftest.py": skip_all,
-        "01-echo/pytest.ini": "[pytest]\naddopts = -p no:kata.plugin --co\n",
+        "01-echo/pytest.ini": "[pytest]\naddopts = -p no:kata.grader.plugin --co\n",
         "01-echo/pyproject.toml": "[tool.pytest.ini_options]\naddopts = '--co'\n",
         "01-echo/tests/test_echo.py": "def test_fine():\n    assert True\n",
     })

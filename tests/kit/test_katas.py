@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from kata import verify
 from kata.catalog import Catalog
+from kata.instructor import verify
 
 REPO = Path(__file__).resolve().parents[2]
 

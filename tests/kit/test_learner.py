@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import load_json
 
-from kata import learner, loop, replay
 from kata.catalog import Catalog
+from kata.grader import replay
+from kata.learn import learner, loop
 
 ECHO = "01-echo/echo/__init__.py"
 STORY = ("The echo service has answered every ping since 2019. Nobody remembers why it whispers. "
@@ -137,7 +138,7 @@ def _args(**values: object):
 
 
 def _console():
-    from kata.report import console
+    from kata.outputs.report import console
 
     return console()
 

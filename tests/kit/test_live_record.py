@@ -20,9 +20,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kata import live, record, replay
 from kata.catalog import Catalog
-from kata.standin import Reply, Script, StandIn
+from kata.grader import replay
+from kata.instructor import record
+from kata.instructor.standin import Reply, Script, StandIn
+from kata.learn import live
 
 KEY = "sk-test-kata0123456789abcdefXYZ"
 ORG = "org-testorg12345678"

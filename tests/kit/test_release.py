@@ -14,8 +14,9 @@ import pytest
 import yaml
 from conftest import REPO
 
-from kata import release, replay
 from kata.catalog import Catalog
+from kata.grader import replay
+from kata.instructor import release
 
 
 def _prompts(cassette: Path) -> list[str]:

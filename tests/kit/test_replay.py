@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from kata import replay
+from kata.grader import replay
 
 PATTERN = r"TCK-\d+"
 

@@ -9,7 +9,7 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 
 
 def test_sdk_retry_delay_hook_still_exists() -> None:
-    # kata.plugin zeroes this so the SDK's own retries never really sleep while grading.
+    # kata.grader.plugin zeroes this so the SDK's own retries never really sleep while grading.
     hook = BaseClient._calculate_retry_timeout
     assert list(inspect.signature(hook).parameters)[:3] == ["self", "remaining_retries", "options"]
 

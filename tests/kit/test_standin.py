@@ -3,9 +3,9 @@
 import shutil
 from pathlib import Path
 
-from kata import record
 from kata.catalog import Catalog
-from kata.replay import find_secrets
+from kata.grader.replay import find_secrets
+from kata.instructor import record
 
 
 def test_re_recording_reproduces_the_cassettes_byte_for_byte(minikit: Path) -> None:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from kata import verify
 from kata.catalog import Catalog
+from kata.instructor import verify
 
 ECHO_CHECKS = "tests/checks/01-echo/test_echo.py"
 

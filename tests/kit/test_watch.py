@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 from conftest import marked_processes
 
-from kata import runner, targets
+from kata import targets
 from kata.catalog import Catalog
-from kata.loop import WatchScreen
-from kata.report import console
-from kata.results import KataResult
-from kata.warm import WarmGrader
-from kata.watch import Watcher, WatchEvent, WatchSettings
+from kata.grader import runner
+from kata.grader.warm import WarmGrader
+from kata.learn.loop import WatchScreen
+from kata.learn.watch import Watcher, WatchEvent, WatchSettings
+from kata.outputs.report import console
+from kata.outputs.results import KataResult
 
 ECHO = "01-echo/echo/__init__.py"
 GOOD_GREET = '''
@@ -159,7 +160,7 @@ def test_a_save_in_another_kata_grades_that_kata(minikit: Path) -> None:
 
 
 def test_polling_notices_every_save_even_one_that_keeps_the_size(tmp_path: Path) -> None:
-    from kata.watch import polling_source
+    from kata.learn.watch import polling_source
 
     module = tmp_path / "service.py"
     module.write_text("threshold = 0.1\n")
@@ -191,7 +192,7 @@ class FakeClock:
 def silent_events_then_real_polling(paths, polling, settings, stop):
     """File events that never arrive (a network share, say); polling is the real thing."""
     if polling:
-        from kata.watch import watchfiles_source
+        from kata.learn.watch import watchfiles_source
 
         yield from watchfiles_source(paths, polling, settings, stop)
     else:
@@ -248,7 +249,7 @@ def test_the_screen_shows_score_failures_hints_and_timing(minikit: Path, capsys)
 
 
 def test_warm_grades_apply_resource_limits_like_the_launcher(minikit: Path, submission, warm: WarmGrader) -> None:
-    from kata.sandbox import Isolation, Limits
+    from kata.host.sandbox import Isolation, Limits
 
     echo = Catalog(minikit).get("01")
     burner = "def shout(text):\n    while True:\n        try:\n            pass\n        except BaseException:\n" \
@@ -289,6 +290,6 @@ def test_kata_watch_on_the_command_line_stops_on_ctrl_c(minikit: Path) -> None:
 def _is_zygote_of(proc_dir: Path, parent: int) -> bool:
     try:
         ppid = int((proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        return ppid == parent and b"kata.warm" in (proc_dir / "cmdline").read_bytes()
+        return ppid == parent and b"kata.grader.warm" in (proc_dir / "cmdline").read_bytes()
     except (OSError, ValueError, IndexError):
         return False

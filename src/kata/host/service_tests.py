@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .server import describe_error
+from kata.host.errors import describe_error
 
 
 class TestTimeout(BaseException):

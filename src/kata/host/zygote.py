@@ -31,7 +31,7 @@ from typing import Any
 
 PRELOAD = ("openai", "openai.types.chat", "httpx2", "pydantic", "sqlite3", "json", "csv", "pytest",
            "_pytest.main", "_pytest.python", "_pytest.runner", "kata.host.server", "kata.host.transport",
-           "kata.host.service_tests", "kata.codec")
+           "kata.host.service_tests", "kata.protocol.codec")
 OPTIONAL_PRELOAD = ("pandas", "numpy")
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -117,7 +117,7 @@ class Zygote:
             os.close(null)
             os.chdir(self.own)
             gc.unfreeze()
-            from .server import run
+            from kata.host.server import run
 
             run(socket.socket(fileno=sock_fd), self.work)
         except SystemExit as exc:

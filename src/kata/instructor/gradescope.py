@@ -13,8 +13,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import release
-from .catalog import Catalog, Kata, KitError
+from kata.catalog import Catalog, Kata, KitError
+from kata.instructor import release
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder image.

@@ -20,9 +20,10 @@ from typing import Any
 
 import yaml
 
-from . import __version__, replay, runner, targets
-from .catalog import Catalog, Kata, KitError
-from .results import KataResult
+from kata import __version__, targets
+from kata.catalog import Catalog, Kata, KitError
+from kata.grader import replay, runner
+from kata.outputs.results import KataResult
 
 EDITION_FILE = "kata-edition.toml"
 # What a learner's copy holds besides exercises/ and fixtures/ (each only when present).

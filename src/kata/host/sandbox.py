@@ -1,6 +1,6 @@
 """Isolation for grading code the instructor did not write: resource limits and a Linux sandbox.
 
-`wrap(command, ...)` returns the command prefixed with a small launcher (`python -m kata.sandbox`)
+`wrap(command, ...)` returns the command prefixed with a small launcher (`python -m kata.host.sandbox`)
 that, before it execs the grader:
 
 - sets resource limits (CPU seconds, address space, size of a written file, open files);
@@ -90,7 +90,7 @@ def probe() -> str | None:
     if shutil.which("unshare") is None:
         return "the `unshare` command (util-linux) is not installed"
     try:
-        done = subprocess.run([*UNSHARE, sys.executable, "-I", "-m", "kata.sandbox", "--probe"],
+        done = subprocess.run([*UNSHARE, sys.executable, "-I", "-m", "kata.host.sandbox", "--probe"],
                               capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"`unshare` failed: {exc}"
@@ -107,7 +107,7 @@ def wrap(command: list[str], own_dir: Path, isolation: Isolation, readable: tupl
     so nothing of the submission can run before the sandbox is complete."""
     spec = {"limits": asdict(isolation.limits), "own": str(own_dir), "hidden": list(isolation.hidden),
             "readable": [str(p) for p in readable], "sandbox": isolation.sandbox and probe() is None}
-    launcher = [sys.executable, "-I", "-m", "kata.sandbox", json.dumps(spec), "--", *command]
+    launcher = [sys.executable, "-I", "-m", "kata.host.sandbox", json.dumps(spec), "--", *command]
     if not spec["sandbox"]:
         return launcher
     # If the grader itself is killed, `unshare` and everything under it die with it (no orphans).
@@ -201,7 +201,7 @@ def _enter_sandbox(own: str, hidden: list[str], readable: list[str] | None = Non
 
 
 def main(argv: list[str]) -> int:
-    """`python -m kata.sandbox SPEC -- COMMAND...`: isolate, then exec COMMAND."""
+    """`python -m kata.host.sandbox SPEC -- COMMAND...`: isolate, then exec COMMAND."""
     if argv == ["--probe"]:
         try:
             _enter_sandbox(os.getcwd(), [])

@@ -24,11 +24,12 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from . import runner, targets
-from .catalog import Kata
-from .live import LIVE_CHECK_TIME_LIMIT, LIVE_KATA_TIME_LIMIT, LiveEndpoint, find_leaks
-from .results import KataResult
-from .standin import StandIn, load_script
+from kata import targets
+from kata.catalog import Kata
+from kata.grader import runner
+from kata.instructor.standin import StandIn, load_script
+from kata.learn.live import LIVE_CHECK_TIME_LIMIT, LIVE_KATA_TIME_LIMIT, LiveEndpoint, find_leaks
+from kata.outputs.results import KataResult
 
 PROVENANCE = "recorded.toml"
 

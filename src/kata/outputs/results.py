@@ -10,7 +10,7 @@ from xml.etree import ElementTree as ET
 
 from pydantic import BaseModel, Field
 
-from . import __version__
+from kata import __version__
 
 
 class Status(StrEnum):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from .results import KataResult
+from kata.outputs.results import KataResult
 
 PROGRESS_FILE = Path(".kata") / "progress.json"
 

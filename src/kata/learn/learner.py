@@ -24,9 +24,9 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .catalog import Catalog, Kata, KitError
-from .progress import Progress
-from .targets import IGNORED
+from kata.catalog import Catalog, Kata, KitError
+from kata.learn.progress import Progress
+from kata.targets import IGNORED
 
 STARTERS = Path(".kata") / "starters"
 BACKUPS = Path(".kata") / "backups"

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import replay
-from .remote import ModelClient
+from kata.grader import replay
+from kata.grader.remote import ModelClient
 
 FORWARDED_SKIP = {"host", "authorization", "content-length", "openai-organization", "openai-project", "api-key",
                   "cookie", "connection", "accept-encoding"}

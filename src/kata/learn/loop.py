@@ -14,10 +14,13 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from . import learner, live, record, report, targets, watch
-from .catalog import Catalog, Kata
-from .progress import Progress
-from .results import KataResult
+from kata import targets
+from kata.catalog import Catalog, Kata
+from kata.instructor import record
+from kata.learn import learner, live, watch
+from kata.learn.progress import Progress
+from kata.outputs import report
+from kata.outputs.results import KataResult
 
 Console = report.Console
 # Commands after which a kit outside git keeps a copy of each pristine starter (see learner.py).

@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import runner, targets
-from .catalog import Catalog, Kata
-from .progress import Progress
-from .results import GradeReport, KataResult
-from .warm import WarmGrader, WarmUnavailable
+from kata import targets
+from kata.catalog import Catalog, Kata
+from kata.grader import runner
+from kata.grader.warm import WarmGrader, WarmUnavailable
+from kata.learn.progress import Progress
+from kata.outputs.results import GradeReport, KataResult
 
 PROBE_DIR = Path(".kata") / "watch"
 IGNORED_SUFFIXES = (".db", ".sqlite", ".sqlite3", ".db-journal", ".log", ".partial", ".tmp")

@@ -1,6 +1,6 @@
 """Grades one kata against one target: a grader process over the hidden checks, and its learner hosts.
 
-The grader (`python -I -m pytest` with `kata.plugin`) holds the checks, the cassettes and the clock and
+The grader (`python -I -m pytest` with `kata.grader.plugin`) holds the checks, the cassettes and the clock and
 never imports the submission; it reads the checks and cassettes from the kit itself. The submission's
 files are copied into a temporary folder, where the grader's learner hosts import them. pytest runs
 with the kit's own configuration (no conftest.py, ini file or plugin of the submission), no network
@@ -24,18 +24,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import sandbox
-from .catalog import Kata
-from .checks import EXISTING_TESTS
-from .results import CheckResult, KataResult, Problem, Status
-from .targets import Target
+from kata.catalog import Kata
+from kata.checks import EXISTING_TESTS
+from kata.grader.environment import grader_env
+from kata.grader.options import RunOptions
+from kata.host import sandbox
+from kata.outputs.results import CheckResult, KataResult, Problem, Status
+from kata.targets import Target
 
 if TYPE_CHECKING:
-    from .live import LiveEndpoint
-    from .warm import WarmGrader, WarmRun
+    from kata.grader.warm import WarmRun
 
-# Variables of the learner's shell that would change how pytest, Python or the SDK behave.
-SCRUBBED_ENV_PREFIXES = ("OPENAI_", "PYTEST_", "KATA_", "PYTHON", "COV_CORE_", "VIRTUAL_ENV_PROMPT")
 PYTEST_INI = "[pytest]\naddopts =\nxfail_strict = false\n"
 MAX_RESULTS = 8 * 1024**2  # bytes of results a grader may send (a few hundred checks' messages)
 
@@ -48,35 +47,6 @@ class Received:
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         return [r for r in self.records if r.get("kind") == kind]
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How to run: time limit override, and recording against a stand-in instead of replaying."""
-
-    time_limit: float | None = None
-    standin_url: str | None = None  # set: record cassettes against this stand-in instead of replaying
-    cassettes_out: Path | None = None  # where recording writes cassettes
-    keep: bool = False  # keep the temporary folder (kit maintainers debugging a kata)
-    # Resource limits and the namespace sandbox of the learner hosts (default: the kit's private folders
-    # hidden, default limits; cohort grading also hides the other submissions and the outputs).
-    isolation: sandbox.Isolation | None = None
-    tmp_root: Path | None = None  # where the temporary folders go (default: the system's)
-    # `kata watch`: fork each grade from a process that has already imported pytest and the SDK
-    # (warm.WarmGrader); the cold path is used when it is None, gone, or the namespace sandbox is asked for.
-    warm: WarmGrader | None = None
-    # `kata live` / `kata record` against a real endpoint: record the traffic instead of replaying it.
-    live: LiveEndpoint | None = None
-    check_time_limit: float | None = None  # per-check limit override (live models answer slowly)
-
-
-def _grader_env(options: RunOptions) -> dict[str, str]:
-    """The grader's environment: the learner's shell less what would change pytest, Python or the SDK."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED_ENV_PREFIXES)}
-    env.update(PYTHONHASHSEED="0", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
-    if options.live is not None:
-        env.update(options.live.child_env())
-    return env
 
 
 def _layout(kata: Kata, target: Target, tmp: Path, options: RunOptions) -> dict[str, Path]:
@@ -108,7 +78,7 @@ def _command(kata: Kata, paths: dict[str, Path], results_fd: int, options: RunOp
     record = options.standin_url is not None or options.live is not None
     cmd = [
         # -I: nothing of the working folder, PYTHONPATH or the user site; -B: no bytecode in the kit's folders.
-        sys.executable, "-I", "-B", "-m", "pytest", "-p", "pytest_recording.plugin", "-p", "kata.plugin",
+        sys.executable, "-I", "-B", "-m", "pytest", "-p", "pytest_recording.plugin", "-p", "kata.grader.plugin",
         "-p", "no:cacheprovider", "-c", str(paths["grader"] / "pytest.ini"), "--rootdir", str(paths["grader"]),
         "--noconftest", "--continue-on-collection-errors", "--import-mode=importlib", "--assert=plain",
         # Native tracebacks: pytest's own format parses the source of every frame of every failure.
@@ -186,7 +156,7 @@ def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> Kata
         read_fd, write_fd = os.pipe()
         reader = _ResultsReader(read_fd)
         command = _command(kata, paths, write_fd, options)
-        env = _grader_env(options)
+        env = grader_env(options.live)
         with open(paths["grader"] / "pytest.out", "wb") as out:
             warm = _run_warm(command, paths["grader"], env, write_fd, out.fileno(), limit, options)
             if warm is not None:
@@ -222,7 +192,7 @@ def _run_warm(command: list[str], cwd: Path, env: dict[str, str], results_fd: in
     """Run the grader in a child of the warm grader; None when the cold path must run instead."""
     if options.warm is None:
         return None
-    from .warm import WarmUnavailable
+    from kata.grader.warm import WarmUnavailable
 
     try:
         options.warm.ensure()

@@ -13,12 +13,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .catalog import Kata
-from .progress import Progress
-from .results import KataResult, Status
+from kata.catalog import Kata
+from kata.learn.progress import Progress
+from kata.outputs.results import KataResult, Status
 
 if TYPE_CHECKING:
-    from .cohort import RunSummary
+    from kata.instructor.records import RunSummary
 
 MARKS = {Status.PASSED: "[green]✔[/]", Status.FAILED: "[red]✘[/]", Status.ERROR: "[red]✘[/]"}
 

@@ -17,10 +17,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from . import replay, runner, targets
-from .catalog import Kata, KitError
-from .checks import EXISTING_TESTS
-from .results import KataResult, Status
+from kata import targets
+from kata.catalog import Kata, KitError
+from kata.checks import EXISTING_TESTS
+from kata.grader import replay, runner
+from kata.outputs.results import KataResult, Status
 
 MIN_WRONG = 2
 

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .results import Problem, Status
+from kata.outputs.results import Problem, Status
 
 if TYPE_CHECKING:
-    from .catalog import Kata
-    from .cohort import LearnerRecord, RunSummary
+    from kata.catalog import Kata
+    from kata.instructor.records import LearnerRecord, RunSummary
 
 
 def _notes(record: LearnerRecord) -> str:

@@ -1,8 +1,8 @@
 """The pytest plugin of the grader process: hidden checks, judged where learner code never runs.
 
 The grader holds pytest, this plugin, the hidden checks, the cassettes and the clock; it never
-imports a module of the submission. Each check gets a fresh learner host (`kata.hosting`) and drives
-the learner's code through `learner.load(...)` handles (`kata.remote`); model requests and the clock
+imports a module of the submission. Each check gets a fresh learner host (`kata.grader.hosting`) and drives
+the learner's code through `learner.load(...)` handles (`kata.grader.remote`); model requests and the clock
 come back here. The service's own tests run in a learner host too, beside a canary test that must
 fail, and only their outcomes return. Results go to the grader's parent over an inherited pipe, as
 JSON lines; nothing in them contains test source or a recorded prompt.
@@ -22,12 +22,13 @@ from typing import Any
 
 import pytest
 
-from . import replay, sandbox
-from .checks import EXISTING_TESTS, CheckFailed, CheckMeta, drop_database_copies
-from .clock import FakeClock
-from .hosting import HostPool, HostSetup
-from .model_server import ModelServer, SentRequest, Upstream
-from .remote import CheckTimeout, Connection, HandleMisuse, HostGone, Learner, ModelClient, RemoteError
+from kata.checks import EXISTING_TESTS, CheckFailed, CheckMeta, drop_database_copies
+from kata.grader import replay
+from kata.grader.hosting import HostPool, HostSetup
+from kata.grader.model_server import ModelServer, SentRequest, Upstream
+from kata.grader.remote import CheckTimeout, Connection, HandleMisuse, HostGone, Learner, ModelClient, RemoteError
+from kata.host import sandbox
+from kata.protocol.clock import FakeClock
 
 __all__ = ["SentRequest", "CheckTimeout"]
 PR_SET_DUMPABLE = 4
@@ -100,7 +101,7 @@ _STATE: _State | None = None
 
 
 def _state() -> _State:
-    assert _STATE is not None, "kata.plugin used without pytest_configure"
+    assert _STATE is not None, "kata.grader.plugin used without pytest_configure"
     return _STATE
 
 

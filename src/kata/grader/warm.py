@@ -42,14 +42,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .sandbox import apply_limits
+from kata.grader.environment import grader_env
+from kata.host.sandbox import apply_limits
 
 # Imported once by the zygote. Learner code is never among them.
 PRELOAD = (
     "pytest", "_pytest.python", "_pytest.runner", "_pytest.main", "_pytest.terminal", "_pytest.fixtures",
     "pytest_recording.plugin", "vcr", "vcr.stubs.httpx_stubs", "openai", "openai.types.chat", "httpx2",
-    "pydantic", "yaml", "sqlite3", "kata.plugin", "kata.checks", "kata.replay", "kata.clock", "kata.hosting",
-    "kata.remote", "kata.model_server", "kata.codec",
+    "pydantic", "yaml", "sqlite3", "kata.grader.plugin", "kata.checks", "kata.grader.replay", "kata.protocol.clock",
+    "kata.grader.hosting",
+    "kata.grader.remote", "kata.grader.model_server", "kata.protocol.codec",
 )
 # Imported when installed: katas that prepare data use them, and pandas alone takes about 0.4 s.
 OPTIONAL_PRELOAD = ("pandas", "numpy")
@@ -152,7 +154,7 @@ class WarmGrader:
         self._log = tempfile.TemporaryFile()  # the zygote's own messages (a pipe could fill up and block it)
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "kata.warm", str(theirs.fileno()), ",".join(self.preload)],
+                [sys.executable, "-m", "kata.grader.warm", str(theirs.fileno()), ",".join(self.preload)],
                 env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
                 pass_fds=(theirs.fileno(),),
             )
@@ -241,9 +243,7 @@ class WarmGrader:
 
 def _base_env() -> dict[str, str]:
     """The cold path's environment, without the per-grade PYTHONPATH (the child sets `sys.path`)."""
-    from .runner import RunOptions, _grader_env  # the runner does not import this module: no cycle at import
-
-    return _grader_env(RunOptions())
+    return grader_env()
 
 
 def _kill_group(pgid: int) -> None:

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import sandbox
-from .remote import Connection, HostGone
+from kata.grader.remote import Connection, HostGone
+from kata.host import sandbox
 
 START_TIMEOUT = 120.0  # seconds for the zygote to import the SDK, pydantic and pandas (a cold disk is slow)
 MAX_STARTS = 3

@@ -20,15 +20,17 @@ import zipfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel
 
-from . import __version__, runner, sandbox, targets
-from .catalog import Catalog, Kata, KitError
-from .report import message_lines
-from .results import CheckResult, KataResult, Problem, Status
+from kata import __version__, targets
+from kata.catalog import Catalog, Kata, KitError
+from kata.grader import runner
+from kata.host import sandbox
+from kata.instructor.records import Kind, LearnerRecord, RunSummary, SubmissionStatus
+from kata.outputs.report import message_lines
+from kata.outputs.results import CheckResult, KataResult, Problem, Status
 
 MAX_UNPACKED_BYTES = 50 * 1024**2
 MAX_FILES = 5000
@@ -36,18 +38,6 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 # A learner id becomes a file name in every output: keep it to safe characters.
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._@+-]+")
-
-
-class Kind(StrEnum):
-    FOLDER = "folder"
-    ZIP = "zip"
-    GIT = "git"
-
-
-class SubmissionStatus(StrEnum):
-    GRADED = "graded"
-    REFUSED = "refused"  # unsafe or unreadable: nothing of it was run
-    EMPTY = "empty"  # no kata folder found in it
 
 
 @dataclass(frozen=True)
@@ -76,36 +66,12 @@ class CohortOptions:
     max_files: int = MAX_FILES
 
 
-class LearnerRecord(BaseModel):
-    """Everything known about one learner after a run: `results/<learner>.json`."""
-
-    learner: str
-    source: str
-    kind: Kind
-    status: SubmissionStatus
-    reason: str = ""
-    score: int
-    max_score: int
-    katas: list[KataResult]
-
-
 class _State(BaseModel):
     """The crash-safe record of one graded (learner, kata)."""
 
     submission: str
     kata: str
     result: KataResult
-
-
-@dataclass
-class RunSummary:
-    """What one `kata cohort` run did."""
-
-    learners: list[LearnerRecord]
-    graded: int  # (learner, kata) pairs graded in this run
-    reused: int  # pairs whose earlier result was still valid
-    isolation: str  # how graded code was isolated, in words
-    seconds: float = 0.0
 
 
 # --- finding and unpacking submissions -----------------------------------------------------------
@@ -442,7 +408,7 @@ def kata_maxima(learners: list[LearnerRecord], katas: list[Kata]) -> dict[str, i
 
 def write_outputs(out: Path, learners: list[LearnerRecord], katas: list[Kata], summary: RunSummary) -> None:
     """gradebook.csv, checks.csv, results/, feedback/ and report.html, each written atomically."""
-    from . import cohort_report  # the HTML report and CSVs use pandas: imported only when writing
+    from kata.outputs import cohort_report  # the HTML report and CSVs use pandas: imported only when writing
 
     maxima = kata_maxima(learners, katas)
     for record in learners:

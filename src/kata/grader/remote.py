@@ -2,7 +2,7 @@
 
 A check never holds a learner object. `learner.load("helpdesk.service")` returns a `Handle` to the
 module in the host; reading an attribute, calling, iterating or indexing a handle sends a request and
-returns what came back, decoded into plain values (`kata.codec`): numbers, strings, containers,
+returns what came back, decoded into plain values (`kata.protocol.codec`): numbers, strings, containers,
 `Record`s, `EnumValue`s, datetimes, DataFrames, or further handles. A handle cannot be compared,
 hashed or used as a truth value (that would need learner code to decide), so a check that tries
 is a kit error, never a silent pass.
@@ -20,9 +20,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import wire
-from .clock import FakeClock
-from .codec import CodecError, decode_from_host, encode_for_host
+from kata.protocol import wire
+from kata.protocol.clock import FakeClock
+from kata.protocol.codec import CodecError, decode_from_host, encode_for_host
 
 
 class CheckTimeout(BaseException):

@@ -1,0 +1,32 @@
+"""How a grade runs (`RunOptions`), and the environment its grader process gets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kata.host import sandbox
+
+if TYPE_CHECKING:
+    from kata.grader.endpoint import LiveEndpoint
+    from kata.grader.warm import WarmGrader
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: time limit override, and recording against a stand-in instead of replaying."""
+
+    time_limit: float | None = None
+    standin_url: str | None = None  # set: record cassettes against this stand-in instead of replaying
+    cassettes_out: Path | None = None  # where recording writes cassettes
+    keep: bool = False  # keep the temporary folder (kit maintainers debugging a kata)
+    # Resource limits and the namespace sandbox of the learner hosts (default: the kit's private folders
+    # hidden, default limits; cohort grading also hides the other submissions and the outputs).
+    isolation: sandbox.Isolation | None = None
+    tmp_root: Path | None = None  # where the temporary folders go (default: the system's)
+    # `kata watch`: fork each grade from a process that has already imported pytest and the SDK
+    # (warm.WarmGrader); the cold path is used when it is None, gone, or the namespace sandbox is asked for.
+    warm: WarmGrader | None = None
+    # `kata live` / `kata record` against a real endpoint: record the traffic instead of replaying it.
+    live: LiveEndpoint | None = None
+    check_time_limit: float | None = None  # per-check limit override (live models answer slowly)

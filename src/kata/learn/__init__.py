@@ -1,0 +1,1 @@
+"""The learner loop: progress, hints, `kata watch`, `kata live`."""
