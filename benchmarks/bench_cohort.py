@@ -34,6 +34,16 @@ def run_cohort(kit: Path, subs: Path, out: Path, *extra: str) -> float:
     return time.perf_counter() - started
 
 
+def import_time() -> float:
+    """The median wall time of `python -c "import openai, pytest"`: what one fresh interpreter costs."""
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import openai, pytest"], check=True)
+        times.append(time.perf_counter() - started)
+    return sorted(times)[1]
+
+
 def real_kit_cohort(subs: Path, learners: int) -> int:
     """`learners` submissions of the whole kit: even ones solved, odd ones the starters."""
     catalog = Catalog(ROOT)
@@ -70,9 +80,12 @@ def main() -> None:
 
         pairs = real_kit_cohort(base / "real", args.learners)
         wall = run_cohort(ROOT, base / "real", base / "real-out", *jobs)
+        per_pair, one_import = wall / pairs, import_time()
         print(f"real kit: {args.learners} learners x {pairs // args.learners} katas ({pairs} pairs)")
         print(f"  kata cohort                         {wall:7.2f} s wall, {args.learners / wall:5.2f} learners/s, "
               f"{pairs / wall:5.2f} pairs/s")
+        print(f"  per (learner, kata)                 {per_pair:7.2f} s, against {one_import:.2f} s for one "
+              f"`python -c \"import openai, pytest\"`: a ratio of {per_pair / one_import:.2f}")
         if sandbox.probe() is None:
             wall_plain = run_cohort(ROOT, base / "real", base / "real-out2", "--no-sandbox", *jobs)
             print(f"  kata cohort --no-sandbox            {wall_plain:7.2f} s wall (the sandbox costs "

@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from kata import __version__, targets
 from kata.catalog import Catalog, Kata, KitError, find_root
-from kata.grader import runner
+from kata.grader import runner, session
 from kata.host import sandbox
 from kata.instructor import cohort, gradescope, record, release, verify
 from kata.learn import learner, loop
@@ -153,7 +153,10 @@ def cmd_grade(args: argparse.Namespace, catalog: Catalog, out: report.Console) -
     jobs = _targets(args, katas)
     options = runner.RunOptions(time_limit=args.timeout, keep=args.keep)
     out.print(f"[dim]Grading {len(jobs)} kata(s) offline from recorded model traffic...[/]")
-    results = runner.grade_many(jobs, options, workers=args.jobs, on_result=lambda r: report.print_result(out, r))
+    for gap in sandbox.gaps(sandbox.Isolation()):
+        out.print(f"[dim]Isolation: {escape(gap)}; a score still cannot be forged (the grader is a process "
+                  "of its own).[/]")
+    results = session.grade_many(jobs, options, workers=args.jobs, on_result=lambda r: report.print_result(out, r))
     report.print_summary(out, results)
     graded = GradeReport(katas=results)
     if not args.solution and not args.target:

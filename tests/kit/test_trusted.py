@@ -236,3 +236,44 @@ def test_files_the_learner_wrote_are_read_safely(tmp_path) -> None:
     assert learner_file(tmp_path / "missing.db") is None
     assert open_database(fifo).execute("SELECT name FROM sqlite_master").fetchall() == []
     assert [tuple(r) for r in open_database(real).execute("SELECT x FROM t")] == [(42,)]
+
+
+STORM = '''
+import subprocess as _subprocess
+
+STARTED = 0
+for _ in range(80):  # busy shells in sessions of their own, started as the package is imported; niced, so
+    try:                # that the host itself still runs if a limit keeps them inside the run's own CPU share
+        _subprocess.Popen(["nice", "-n", "19", "sh", "-c", "while :; do :; done # storm-7781"], start_new_session=True,
+                          stdin=_subprocess.DEVNULL, stdout=_subprocess.DEVNULL, stderr=_subprocess.DEVNULL)
+        STARTED += 1
+    except OSError:
+        pass
+
+
+def shout(text):
+    return text.upper() if STARTED < 80 else text  # passes only if the run's process limit stopped the storm
+'''
+
+
+def test_a_fork_and_cpu_storm_costs_the_learners_beside_it_nothing(kata_cli, minikit, submission, tmp_path) -> None:
+    from kata.host import cgroups
+
+    attacker = submission({ECHO: STORM + GREET}, "mallory")
+    subs, out = tmp_path / "storm-subs", tmp_path / "storm-out"
+    subs.mkdir()
+    shutil.copytree(attacker, subs / "mallory")
+    for honest in ("ada", "bob"):
+        shutil.copytree(submission({}, honest), subs / honest)
+    code, printed = kata_cli("--root", minikit, "cohort", subs, "--out", out, "--jobs", "2")
+    assert code == 0 and "Traceback" not in printed, printed
+    with open(out / "gradebook.csv", newline="") as handle:
+        book = {row["learner"]: row for row in csv.DictReader(handle)}
+    for honest in ("ada", "bob"):
+        assert int(book[honest]["total"]) == int(book[honest]["max_total"]) == 7, book[honest]
+    if cgroups.unavailable() is None:  # a group per run: the storm hit its pids.max
+        assert int(book["mallory"]["01-echo"]) == 5
+    deadline = time.monotonic() + 5
+    while marked_processes("storm-7781") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marked_processes("storm-7781") == []

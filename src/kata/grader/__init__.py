@@ -1,1 +1,1 @@
-"""The grader side: runs the hidden checks under pytest, replays the model, keeps the clock; never imports a submission."""
+"""The grader side: runs the hidden checks under pytest, replays the model, keeps the clock; imports no submission."""

@@ -56,9 +56,12 @@ class HostSetup:
 
 
 class HostPool:
-    """The zygote of one run, started in the background; `connect()` forks a host for a check."""
+    """The zygote of one run; `connect()` forks a host for a check.
 
-    def __init__(self, setup: HostSetup) -> None:
+    The zygote is either one the host launcher already started for this run (`control_fd`, see
+    `kata.grader.launch`) or one this pool starts itself (in the background, or again after a crash)."""
+
+    def __init__(self, setup: HostSetup, control_fd: int | None = None) -> None:
         self.setup = setup
         self.proc: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
@@ -67,7 +70,9 @@ class HostPool:
         self._waiting = False  # started, "ready" not read yet
         self._start_error: str | None = None
         self.starts = 0
-        self.isolation_note = ""
+        self._launched = control_fd is not None  # the zygote is the launcher's, not a child of ours
+        if control_fd is not None:
+            self._control, self._waiting, self.starts = socket.socket(fileno=control_fd), True, 1
 
     # ------------------------------------------------------------------ the zygote
 
@@ -75,6 +80,8 @@ class HostPool:
         """Start the zygote now and let it import while the grader collects its checks; its "ready" is
         read when the first host is needed. (Started from the calling thread: the sandbox's death signal
         follows the thread that started it, and the grader's main thread lives as long as the grader.)"""
+        if self._launched:
+            return
         try:
             self._spawn()
             self._waiting = True
@@ -108,7 +115,7 @@ class HostPool:
         self._waiting = False
         ready = self._read(START_TIMEOUT)
         if not ready or not ready.get("ready"):
-            why = self._last_words()
+            why = str((ready or {}).get("why") or "")[:300] or self._last_words()
             self.close()
             raise HostGone(f"the learner's process did not start{': ' + why if why else ''}")
 
@@ -153,8 +160,9 @@ class HostPool:
                 self._wait_ready()
             except HostGone as exc:
                 self._start_error = exc.why
-        if self.proc is not None and self.proc.poll() is None and self._control is not None:
+        if self._control is not None and (self._launched or (self.proc is not None and self.proc.poll() is None)):
             return
+        self._launched = False  # the launcher's zygote is gone: start one of our own
         if self.starts >= MAX_STARTS:
             raise HostGone(self._start_error or "the learner's process kept ending; nothing more is graded")
         self.close()

@@ -11,6 +11,7 @@ back as plain data.
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,6 +88,14 @@ def _chosen(rule: Any, sent: SentRequest) -> bool:
     return sent.index in rule if isinstance(rule, set | frozenset | list | tuple) else bool(rule(sent))
 
 
+@functools.cache
+def _ssl_context() -> Any:
+    """One TLS context per grader: loading the CA bundle takes 30 ms, and replay forwards every request."""
+    import httpx2
+
+    return httpx2.create_ssl_context()
+
+
 class ModelServer:
     """Answers the learner host's model requests for one check."""
 
@@ -98,7 +107,6 @@ class ModelServer:
         self.clients = clients
         self.on_unmatched = on_unmatched  # the learner-facing note for a request no recording answers
         self.sent: list[SentRequest] = []
-        self._ssl: Any = None
 
     def _sent(self, method: str, url: str, headers: dict[str, str], body: bytes, timeout: Any) -> SentRequest:
         data = replay.parse_body(body)
@@ -146,9 +154,7 @@ class ModelServer:
             forwarded.append((replay.SENT_MODEL_HEADER, sent.model))
         target = self.upstream.url(urlsplit(url).path, self.cassette())
         request = httpx2.Request(method, target, headers=forwarded, content=body)
-        if self._ssl is None:
-            self._ssl = httpx2.create_ssl_context()
-        transport = httpx2.HTTPTransport(verify=self._ssl)
+        transport = httpx2.HTTPTransport(verify=_ssl_context())
         try:
             response = transport.handle_request(request)
             content = response.read()

@@ -10,6 +10,7 @@ from kata.host import sandbox
 
 if TYPE_CHECKING:
     from kata.grader.endpoint import LiveEndpoint
+    from kata.grader.launch import HostLauncher
     from kata.grader.warm import WarmGrader
 
 @dataclass(frozen=True)
@@ -27,6 +28,9 @@ class RunOptions:
     # `kata watch`: fork each grade from a process that has already imported pytest and the SDK
     # (warm.WarmGrader); the cold path is used when it is None, gone, or the namespace sandbox is asked for.
     warm: WarmGrader | None = None
+    # The host launcher of the command (kata.grader.launch): each run's learner hosts are forked from it
+    # instead of a zygote of their own. None: the grader starts the run's zygote itself.
+    launcher: HostLauncher | None = None
     # `kata live` / `kata record` against a real endpoint: record the traffic instead of replaying it.
     live: LiveEndpoint | None = None
     check_time_limit: float | None = None  # per-check limit override (live models answer slowly)

@@ -15,6 +15,7 @@ import json
 import os
 import random
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--kata-existing-points", type=int, default=1)
     group.addoption("--kata-id", default="NN", help="the kata's id, for hints that name commands")
     group.addoption("--kata-package", default="", help="the kata's package (for the canary test)")
+    group.addoption("--kata-hosts-fd", type=int, help="inherited socket of the run's zygote (the host launcher's)")
     group.addoption("--kata-isolation", default="", help="JSON of sandbox.Isolation for the learner hosts")
     group.addoption("--kata-standin", default="", help="record against this stand-in instead of replaying")
 
@@ -86,15 +88,18 @@ class _State:
     plays: dict[str, list[int]] = field(default_factory=dict)
     collected: bool = False
     existing_done: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)  # the service's tests report from a thread
 
     def send(self, kind: str, **data: Any) -> None:
         if self.out is None:
             return
-        try:
-            self.out.write(json.dumps({"kind": kind, **data}) + "\n")
-            self.out.flush()
-        except (OSError, ValueError):
-            pass
+        line = json.dumps({"kind": kind, **data}) + "\n"
+        with self.lock:
+            try:
+                self.out.write(line)
+                self.out.flush()
+            except (OSError, ValueError):
+                pass
 
 
 _STATE: _State | None = None
@@ -130,7 +135,8 @@ def pytest_configure(config: pytest.Config) -> None:
         isolation = sandbox.Isolation.from_json(isolation_text) if isolation_text else None
         data = config.getoption("--kata-data")
         pool = HostPool(HostSetup(work=work, own=Path(own_option), isolation=isolation,
-                                  readable=(Path(data),) if data else ()))
+                                  readable=(Path(data),) if data else ()),
+                        control_fd=config.getoption("--kata-hosts-fd"))
         pool.start_in_background()  # its imports overlap with the collection of the checks
     service = config.getoption("--kata-service-tests")
     _STATE = _State(
@@ -348,9 +354,23 @@ def _in_host(state: _State, message: dict[str, Any], limit: float) -> Any:
         state.pool.finish(conn)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtestloop(session: pytest.Session) -> None:
-    _run_existing_tests(_state())
+def _existing_tests_beside(state: _State) -> None:
+    try:
+        _run_existing_tests(state)
+    except Exception as exc:  # noqa: BLE001 - a kit problem; the runner reports it, grading goes on
+        state.send("kit-error", message=f"the service's own tests could not be judged ({type(exc).__name__})")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
+    # The service's own tests run in a host of their own while the checks run: on two cores the grade
+    # takes the longer of the two, not their sum. Results are sent under the state's lock.
+    beside = threading.Thread(target=_existing_tests_beside, args=(_state(),), daemon=True)
+    beside.start()
+    try:
+        return (yield)
+    finally:
+        beside.join()
 
 
 # --------------------------------------------------------------------------- fixtures

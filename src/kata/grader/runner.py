@@ -18,8 +18,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 from kata.catalog import Kata
 from kata.checks import EXISTING_TESTS
 from kata.grader.environment import grader_env
+from kata.grader.hosting import HostSetup
+from kata.grader.launch import LauncherUnavailable, Run
 from kata.grader.options import RunOptions
 from kata.host import sandbox
 from kata.outputs.results import CheckResult, KataResult, Problem, Status
@@ -73,6 +73,22 @@ def _layout(kata: Kata, target: Target, tmp: Path, options: RunOptions) -> dict[
     return paths
 
 
+def _isolation(kata: Kata, options: RunOptions) -> sandbox.Isolation:
+    return options.isolation or sandbox.Isolation(hidden=sandbox.private_folders(kata.root))
+
+
+def _open_run(kata: Kata, paths: dict[str, Path], options: RunOptions) -> Run | None:
+    """The run's learner hosts from the launcher; None when there is none (the grader then starts them)."""
+    if options.launcher is None:
+        return None
+    setup = HostSetup(work=paths["work"], own=paths["own"], isolation=_isolation(kata, options),
+                      readable=(paths["data"],))
+    try:
+        return options.launcher.open_run(setup)
+    except LauncherUnavailable:
+        return None
+
+
 def _command(kata: Kata, paths: dict[str, Path], results_fd: int, options: RunOptions) -> list[str]:
     spec = kata.spec
     record = options.standin_url is not None or options.live is not None
@@ -91,8 +107,7 @@ def _command(kata: Kata, paths: dict[str, Path], results_fd: int, options: RunOp
         f"--kata-existing-points={spec.existing_tests_points}", f"--kata-id={spec.id}",
         f"--kata-package={spec.package}",
     ]
-    isolation = options.isolation or sandbox.Isolation(hidden=sandbox.private_folders(kata.root))
-    cmd.append(f"--kata-isolation={isolation.to_json()}")
+    cmd.append(f"--kata-isolation={_isolation(kata, options).to_json()}")
     if options.standin_url:
         cmd.append(f"--kata-standin={options.standin_url}")
     if not record:
@@ -156,27 +171,17 @@ def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> Kata
         read_fd, write_fd = os.pipe()
         reader = _ResultsReader(read_fd)
         command = _command(kata, paths, write_fd, options)
+        run = _open_run(kata, paths, options)
+        passed = (write_fd,) if run is None else (write_fd, run.sock.fileno())
+        if run is not None:
+            command.insert(-1, f"--kata-hosts-fd={run.sock.fileno()}")
         env = grader_env(options.live)
-        with open(paths["grader"] / "pytest.out", "wb") as out:
-            warm = _run_warm(command, paths["grader"], env, write_fd, out.fileno(), limit, options)
-            if warm is not None:
-                os.close(write_fd)
-                returncode, timed_out = warm.returncode, warm.timed_out
-            else:
-                proc = subprocess.Popen(
-                    command, cwd=paths["grader"], env=env,
-                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                    pass_fds=(write_fd,), start_new_session=True,
-                )
-                os.close(write_fd)
-                timed_out = False
-                try:
-                    proc.wait(timeout=limit)
-                except subprocess.TimeoutExpired:
-                    timed_out = True
-                finally:
-                    _kill_group(proc)  # the grader, and with it the learner hosts' zygote
-                returncode = proc.returncode
+        try:
+            returncode, timed_out = _run_grader(command, paths["grader"], env, passed, limit, options)
+        finally:
+            os.close(write_fd)  # the results reader sees the end once the grader's copy is gone too
+            if run is not None and options.launcher is not None:
+                options.launcher.end_run(run)  # the run's hosts, and whatever they left running
         received = reader.received()
         return _assemble(kata, target, received, returncode, timed_out, limit,
                          time.monotonic() - started, paths["grader"] / "pytest.out")
@@ -187,8 +192,26 @@ def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> Kata
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _run_warm(command: list[str], cwd: Path, env: dict[str, str], results_fd: int, out_fd: int, limit: float,
-              options: RunOptions) -> WarmRun | None:
+def _run_grader(command: list[str], cwd: Path, env: dict[str, str], passed: tuple[int, ...], limit: float,
+                options: RunOptions) -> tuple[int | None, bool]:
+    """Run the grader (forked from the warm grader, else a fresh interpreter): (exit code, timed out)."""
+    with open(cwd / "pytest.out", "wb") as out:
+        warm = _run_warm(command, cwd, env, passed, out.fileno(), limit, options)
+        if warm is not None:
+            return warm.returncode, warm.timed_out
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, pass_fds=passed, start_new_session=True)
+        try:
+            proc.wait(timeout=limit)
+            return proc.returncode, False
+        except subprocess.TimeoutExpired:
+            return proc.returncode, True
+        finally:
+            _kill_group(proc)  # the grader, and with it a zygote it started itself
+
+
+def _run_warm(command: list[str], cwd: Path, env: dict[str, str], passed: tuple[int, ...], out_fd: int,
+              limit: float, options: RunOptions) -> WarmRun | None:
     """Run the grader in a child of the warm grader; None when the cold path must run instead."""
     if options.warm is None:
         return None
@@ -196,7 +219,7 @@ def _run_warm(command: list[str], cwd: Path, env: dict[str, str], results_fd: in
 
     try:
         options.warm.ensure()
-        return options.warm.run(command, cwd=cwd, env=env, key_fd=results_fd, out_fd=out_fd, time_limit=limit)
+        return options.warm.run(command, cwd=cwd, env=env, pass_fds=passed, out_fd=out_fd, time_limit=limit)
     except (WarmUnavailable, OSError):
         return None  # nothing started: a fresh interpreter grades instead
 
@@ -285,22 +308,3 @@ def _started_check_ids(received: Received) -> set[str]:
 def _kata_error(check_id: str, message: str) -> CheckResult:
     return CheckResult(id=check_id, title="Grading", points=0, max_points=1, status=Status.ERROR,
                        message=message)
-
-
-def grade_many(jobs: Iterable[tuple[Kata, Target]], options: RunOptions | None = None,
-               workers: int | None = None,
-               on_result: Callable[[KataResult], None] | None = None) -> list[KataResult]:
-    """Grade several (kata, target) pairs in parallel; results keep the order of `jobs`.
-
-    `on_result` sees each result as soon as it and all results before it are in, so a report can
-    be printed while later katas are still being graded.
-    """
-    pairs = list(jobs)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(pairs) or 1))
-    results = []
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for result in pool.map(lambda pair: grade(pair[0], pair[1], options), pairs):
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
-    return results

@@ -40,10 +40,12 @@ import time
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NoReturn
 
+from kata.forking import exit_after
 from kata.grader.environment import grader_env
 from kata.host.sandbox import apply_limits
+from kata.warmup import warm_pytest
 
 # Imported once by the zygote. Learner code is never among them.
 PRELOAD = (
@@ -154,8 +156,9 @@ class WarmGrader:
         self._log = tempfile.TemporaryFile()  # the zygote's own messages (a pipe could fill up and block it)
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "kata.grader.warm", str(theirs.fileno()), ",".join(self.preload)],
-                env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
+                # -I and cwd /: no module of the folder the command was started in (a learner's) can shadow one.
+                [sys.executable, "-I", "-m", "kata.grader.warm", str(theirs.fileno()), ",".join(self.preload)],
+                cwd="/", env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
                 pass_fds=(theirs.fileno(),),
             )
         finally:
@@ -182,25 +185,26 @@ class WarmGrader:
         self.start()
 
     def run(
-        self, command: Sequence[str], *, cwd: os.PathLike[str] | str, env: Mapping[str, str], key_fd: int,
-        out_fd: int, time_limit: float, limits: Any = None,
+        self, command: Sequence[str], *, cwd: os.PathLike[str] | str, env: Mapping[str, str],
+        pass_fds: Sequence[int], out_fd: int, time_limit: float, limits: Any = None,
     ) -> WarmRun:
         """Run `python -m pytest ARGS` (as `command`) in a child forked from the zygote.
 
-        `key_fd` is the results pipe (the child gets it under the same number, as with
-        `pass_fds`), `out_fd` receives stdout and stderr. `limits` is a `sandbox.Limits` or None.
+        The child gets each of `pass_fds` under the same number (as with `subprocess`'s `pass_fds`),
+        `out_fd` receives stdout and stderr. `limits` is a `sandbox.Limits` or None.
         """
         at = next((i for i in range(1, len(command) - 1) if command[i:i + 2] == ["-m", "pytest"]), None)
         if at is None or any(not flag.startswith("-") for flag in command[1:at]):
             raise ValueError(f"the warm grader runs `python [-FLAGS] -m pytest ...`, not {command[:4]}")
-        request = {"args": list(command[at + 2:]), "cwd": os.fspath(cwd), "env": dict(env), "key_fd": key_fd,
-                   "time_limit": time_limit, "limits": asdict(limits) if limits is not None else None}
+        request = {"args": list(command[at + 2:]), "cwd": os.fspath(cwd), "env": dict(env),
+                   "fd_numbers": list(pass_fds), "time_limit": time_limit,
+                   "limits": asdict(limits) if limits is not None else None}
         with self._lock:
             if not self.alive:
                 raise WarmUnavailable("the warm grader is not running")
             assert self._sock is not None and self._reader is not None
             try:
-                _send(self._sock, request, [key_fd, out_fd])
+                _send(self._sock, request, [out_fd, *pass_fds])
                 started = self._reader.read(10.0)
             except (OSError, TimeoutError, ValueError) as exc:
                 self.close()
@@ -270,45 +274,44 @@ def _high(fd: int) -> int:
     return new
 
 
-def _child(request: dict[str, Any], key_fd: int, out_fd: int, sock: socket.socket, base_path: list[str]) -> None:
+def _child(request: dict[str, Any], fds: list[int], sock: socket.socket, base_path: list[str]) -> NoReturn:
     """In the forked child: become the cold path's `python -m pytest ARGS`, then exit. Never returns."""
-    code = 70
-    try:
-        os.setsid()
-        # The zygote ignores SIGINT; everything else is as a fresh interpreter has it (SIGPIPE ignored).
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        sock.close()
-        key_fd, out_fd = _high(key_fd), _high(out_fd)
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.dup2(out_fd, 1)
-        os.dup2(out_fd, 2)
-        os.close(null)
-        os.close(out_fd)
-        os.dup2(key_fd, int(request["key_fd"]))  # the number the plugin is told (--kata-key-fd)
-        os.close(key_fd)
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
-        # As `python -I -m pytest`: the site paths only (no working folder, no PYTHONPATH).
-        sys.path[:] = list(base_path)
-        sys.argv = [sys.modules["pytest"].__file__ or "pytest", *request["args"]]
-        sys.dont_write_bytecode = True
-        apply_limits(request.get("limits"))
-        gc.unfreeze()
-        import pytest
+    exit_after(lambda: _become_grader(request, fds, sock, base_path))
 
-        code = int(pytest.main(request["args"]))
-    except SystemExit as exc:  # learner code may raise it outside a check
-        code = exc.code if isinstance(exc.code, int) else 1
+
+def _become_grader(request: dict[str, Any], fds: list[int], sock: socket.socket, base_path: list[str]) -> int:
+    os.setsid()
+    # The zygote ignores SIGINT; everything else is as a fresh interpreter has it (SIGPIPE ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sock.close()
+    out_fd, *passed = [_high(fd) for fd in fds]
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    os.close(null)
+    os.close(out_fd)
+    for fd, number in zip(passed, request["fd_numbers"], strict=True):  # as `pass_fds`: the numbers it is told
+        os.dup2(fd, int(number))
+        os.close(fd)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    # As `python -I -m pytest`: the site paths only (no working folder, no PYTHONPATH).
+    sys.path[:] = list(base_path)
+    sys.argv = [sys.modules["pytest"].__file__ or "pytest", *request["args"]]
+    sys.dont_write_bytecode = True
+    apply_limits(request.get("limits"))
+    # The preloaded heap stays frozen: a collection (pytest forces two per session) then skips it.
+    import pytest
+
+    try:
+        return int(pytest.main(request["args"]))
+    except SystemExit:
+        raise
     except BaseException:  # noqa: BLE001 - reported in pytest.out, like a crashed interpreter would
         traceback.print_exc()
-        code = 70
-    finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(code)
+        return 70
 
 
 def _wait(pid: int, sock: socket.socket, time_limit: float) -> tuple[int | None, bool, bool]:
@@ -345,7 +348,8 @@ def serve(sock_fd: int, preload: Sequence[str]) -> int:
     sock = socket.socket(fileno=sock_fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the watcher's to handle; it closes us
     _preload([*preload, *OPTIONAL_PRELOAD])
-    base_path = sys.path[1:]  # without the zygote's own working folder
+    warm_pytest()  # a grade is a pytest session: its plugins and hooks are then imported and built
+    base_path = list(sys.path)  # -I: the site paths only, as `python -I -m pytest` has them
     gc.collect()
     gc.freeze()  # children then share these pages instead of copying them when the collector runs
     _send(sock, {"ready": True, "pid": os.getpid()})
@@ -358,14 +362,14 @@ def serve(sock_fd: int, preload: Sequence[str]) -> int:
         fds = reader.take_fds()
         if request is None:
             return 0
-        if len(fds) != 2:
+        if len(fds) != 1 + len(request.get("fd_numbers") or []):
             for fd in fds:
                 os.close(fd)
-            _send(sock, {"error": "expected the key and output descriptors"})
+            _send(sock, {"error": "expected the output descriptor and one for each number"})
             continue
         pid = os.fork()
         if pid == 0:
-            _child(request, fds[0], fds[1], sock, base_path)
+            _child(request, fds, sock, base_path)
         for fd in fds:
             os.close(fd)
         _send(sock, {"started": pid})

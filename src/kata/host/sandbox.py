@@ -35,7 +35,7 @@ UNSHARE = ("unshare", "--user", "--map-root-user", "--net", "--mount", "--pid", 
 
 # mount(2) flags (linux/mount.h)
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
-CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWPID = 0x00020000, 0x10000000, 0x40000000, 0x20000000
 PR_SET_PDEATHSIG = 1
 
 
@@ -47,6 +47,9 @@ class Limits:
     memory_bytes: int = 4 * 1024**3  # address space: the SDK and pandas map a lot of virtual memory
     file_bytes: int = 64 * 1024**2  # largest file the submission may write
     open_files: int = 512
+    # Processes of the whole run at once (a cgroup's pids.max, else RLIMIT_NPROC in the run's user namespace):
+    # a fork storm stops there, and with its CPU share it cannot slow the other learners' runs.
+    processes: int = 64
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,11 @@ class Isolation:
     def from_json(cls, text: str) -> Isolation:
         data = json.loads(text)
         return cls(limits=Limits(**data["limits"]), sandbox=bool(data["sandbox"]), hidden=tuple(data["hidden"]))
+
+    @property
+    def namespaced(self) -> bool:
+        """Whether the namespace sandbox is asked for and works here."""
+        return self.sandbox and probe() is None
 
 
 KIT_PRIVATE = (".git", "solutions", "tests", "fixtures", ".kata", "benchmarks", "docs")
@@ -97,6 +105,24 @@ def probe() -> str | None:
     if done.returncode != 0 or done.stdout.strip() != "sandboxed":
         return "user namespaces are not permitted here: " + (done.stderr.strip().splitlines() or ["?"])[-1]
     return None
+
+
+def gaps(isolation: Isolation) -> list[str]:
+    """What isolation this machine cannot give a run of `isolation`, in words (empty: all of it)."""
+    from kata.host import cgroups  # only the gaps need it
+
+    found = []
+    if not isolation.sandbox:
+        found.append("the namespace sandbox is turned off")
+    elif probe() is not None:
+        found.append(f"no namespace sandbox ({probe()})")
+    if cgroups.unavailable() is not None:
+        if isolation.namespaced and os.getuid() != 0:
+            found.append("no control group per run: processes are bounded in the run's user namespace, "
+                         "CPU is not shared out per run")
+        else:
+            found.append(f"no bound on a run's processes or CPU share ({cgroups.unavailable()})")
+    return found
 
 
 def wrap(command: list[str], own_dir: Path, isolation: Isolation, readable: tuple[Path, ...] = ()) -> list[str]:
@@ -158,7 +184,40 @@ def _within(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
-def _enter_sandbox(own: str, hidden: list[str], readable: list[str] | None = None) -> None:
+def unshare_run() -> None:
+    """As `unshare --user --map-root-user --net --mount --pid`, in this (single-threaded) process: the next
+    child it forks is the first process of a new PID namespace, with no network and private mounts."""
+    libc = _libc()
+    uid, gid = os.getuid(), os.getgid()
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, os.strerror(errno), "unshare")
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", f"0 {uid} 1\n")
+    _write("/proc/self/gid_map", f"0 {gid} 1\n")
+
+
+def mount_proc() -> None:
+    """In the first process of a new PID namespace: a /proc that shows only this namespace (`--mount-proc`)."""
+    libc = _libc()
+    _mount(libc, "none", "/", None, MS_REC | MS_PRIVATE)
+    _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | 8)  # 8: MS_NOEXEC
+
+
+def die_with_parent() -> None:
+    """SIGKILL this process when the one that forked it ends (Linux only)."""
+    if sys.platform == "linux":
+        _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def limit_processes(count: int) -> None:
+    """RLIMIT_NPROC, inside a user namespace of the run's own only: the kernel counts processes per user and
+    namespace, so this bounds the run and nothing else (outside one it would count the user's whole session)."""
+    if count > 0:
+        resource.setrlimit(resource.RLIMIT_NPROC, (count, count))
+
+
+def enter_sandbox(own: str, hidden: list[str], readable: list[str] | None = None) -> None:
     """Make the file system read-only but for `own`, cover `hidden` with empty folders, show `readable`
     folders again read-only, lock it all."""
     libc = _libc()
@@ -204,18 +263,19 @@ def main(argv: list[str]) -> int:
     """`python -m kata.host.sandbox SPEC -- COMMAND...`: isolate, then exec COMMAND."""
     if argv == ["--probe"]:
         try:
-            _enter_sandbox(os.getcwd(), [])
+            enter_sandbox(os.getcwd(), [])
         except OSError as exc:
             print(exc, file=sys.stderr)
             return 1
         print("sandboxed")
         return 0
     spec, command = json.loads(argv[0]), argv[2:]
-    if sys.platform == "linux" and not spec["sandbox"]:
-        _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the grader, as under `unshare`
+    if not spec["sandbox"]:
+        die_with_parent()  # die with the grader, as under `unshare`
     try:
         if spec["sandbox"]:
-            _enter_sandbox(spec["own"], spec["hidden"], spec.get("readable", []))
+            enter_sandbox(spec["own"], spec["hidden"], spec.get("readable", []))
+            limit_processes(int(spec["limits"].get("processes") or 0))
         # /tmp is read-only in the sandbox: temporary files go to the grade's own folder.
         os.makedirs(os.path.join(spec["own"], "tmp"), exist_ok=True)
         os.environ["TMPDIR"] = os.path.join(spec["own"], "tmp")

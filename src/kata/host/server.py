@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import socket
 import sys
 import time
@@ -171,5 +172,8 @@ def run(sock: socket.socket, work: Path) -> None:
     _no_real_sleep(host.channel)
     _no_network()
     sys.path.insert(0, str(work))  # only now, with the sandbox complete, can a submission file be read
-    sys.dont_write_bytecode = True
+    # Bytecode of the submission goes to the run's own folder: the first host of a run compiles a module,
+    # the others load it (a run forks a host per check). Nothing is written beside the submission.
+    sys.pycache_prefix = os.path.join(os.getcwd(), "pycache")
+    sys.dont_write_bytecode = False
     host.serve()

@@ -18,7 +18,6 @@ When the grader closes the control socket, the zygote kills everything under it 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 import importlib
 import json
@@ -27,42 +26,33 @@ import signal
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+from kata.forking import become_subreaper, children, exit_after, kill
+from kata.warmup import warm_pytest, warm_sdk
 
 PRELOAD = ("openai", "openai.types.chat", "httpx2", "pydantic", "sqlite3", "json", "csv", "pytest",
            "_pytest.main", "_pytest.python", "_pytest.runner", "kata.host.server", "kata.host.transport",
            "kata.host.service_tests", "kata.protocol.codec")
 OPTIONAL_PRELOAD = ("pandas", "numpy")
-PR_SET_CHILD_SUBREAPER = 36
 
 
-def _preload() -> None:
+def preload() -> None:
+    """Import what hosts use, so each forked host starts with it (nothing of the submission)."""
     for name in PRELOAD:
         importlib.import_module(name)
     for name in OPTIONAL_PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-
-
-def _children() -> list[int]:
-    found: list[int] = []
-    with contextlib.suppress(OSError):
-        for task in os.listdir("/proc/self/task"):
-            with open(f"/proc/self/task/{task}/children", encoding="ascii") as handle:
-                found += [int(p) for p in handle.read().split()]
-    return found
-
-
-def _kill(pid: int) -> None:
-    for kill in (os.killpg, os.kill):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            kill(pid, signal.SIGKILL)
+    warm_sdk()  # each host's first model call would otherwise build the SDK's lazy parts
+    warm_pytest()  # the service's own tests run under pytest in a host
 
 
 class Zygote:
     def __init__(self, control: socket.socket, work: Path, own: Path) -> None:
         self.control, self.work, self.own = control, work, own
         self.codes: dict[int, int] = {}  # exit codes of hosts already reaped
+        self.live: set[int] = set()  # hosts the grader has not ended yet
 
     def reap(self) -> None:
         while True:
@@ -75,21 +65,23 @@ class Zygote:
             self.codes[pid] = os.waitstatus_to_exitcode(status)
 
     def sweep(self) -> None:
-        """Kill and reap every process under the zygote (hosts and whatever they left behind)."""
+        """Kill and reap every process under the zygote but the hosts still serving a check (hosts may run
+        side by side): what an ended host left behind has come back to the zygote, a subreaper."""
         for _ in range(20):
-            children = _children()
-            if not children:
+            found = [pid for pid in children() if pid not in self.live]
+            if not found:
                 break
-            for pid in children:
-                _kill(pid)
-            with contextlib.suppress(ChildProcessError):
-                for _ in children:
-                    pid, status = os.waitpid(-1, 0)
+            for pid in found:
+                kill(pid)
+            for pid in found:
+                with contextlib.suppress(ChildProcessError):
+                    _, status = os.waitpid(pid, 0)
                     self.codes.setdefault(pid, os.waitstatus_to_exitcode(status))
         self.reap()
 
     def end(self, pid: int) -> int | None:
-        _kill(pid)
+        self.live.discard(pid)
+        kill(pid)
         if pid not in self.codes:
             with contextlib.suppress(ChildProcessError):
                 _, status = os.waitpid(pid, 0)
@@ -102,33 +94,26 @@ class Zygote:
         if pid == 0:
             self._become_host(sock_fd)  # never returns
         os.close(sock_fd)
+        self.live.add(pid)
         return pid
 
-    def _become_host(self, sock_fd: int) -> None:
-        code = 0
-        try:
-            os.setsid()
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            self.control.close()
-            null = os.open(os.devnull, os.O_RDWR)  # what learner code prints is not graded, nor kept
-            for fd in (0, 1, 2):
-                os.dup2(null, fd)
-            os.close(null)
-            os.chdir(self.own)
-            gc.unfreeze()
-            from kata.host.server import run
+    def _become_host(self, sock_fd: int) -> NoReturn:
+        exit_after(lambda: self._host(sock_fd))
 
-            run(socket.socket(fileno=sock_fd), self.work)
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        except BaseException:  # noqa: BLE001 - the grader sees the host end; nothing here is learner-facing
-            code = 70
-        finally:
-            with contextlib.suppress(Exception):
-                sys.stdout.flush()
-                sys.stderr.flush()
-            os._exit(code)
+    def _host(self, sock_fd: int) -> None:
+        os.setsid()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        self.control.close()
+        null = os.open(os.devnull, os.O_RDWR)  # what learner code prints is not graded, nor kept
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.close(null)
+        os.chdir(self.own)
+        # The preloaded heap stays frozen: a collection then skips it (and does not copy its pages).
+        from kata.host.server import run
+
+        run(socket.socket(fileno=sock_fd), self.work)
 
     def serve(self) -> int:
         self._answer({"ready": True, "pid": os.getpid()})
@@ -140,6 +125,7 @@ class Zygote:
             if not data:
                 for fd in fds:
                     os.close(fd)
+                self.live.clear()  # the grader is gone: every host ends
                 self.sweep()
                 return 0
             self.reap()
@@ -166,10 +152,8 @@ def main(argv: list[str]) -> int:
     sys.dont_write_bytecode = True
     control = socket.socket(fileno=int(argv[0]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle: it closes us
-    if sys.platform == "linux":
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1)
-    _preload()
+    become_subreaper()
+    preload()
     gc.collect()
     gc.freeze()  # hosts then share these pages instead of copying them when the collector runs
     return Zygote(control, Path(argv[1]), Path(argv[2])).serve()

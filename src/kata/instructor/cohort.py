@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from kata import __version__, targets
 from kata.catalog import Catalog, Kata, KitError
 from kata.grader import runner
+from kata.grader.session import GradingSession
 from kata.host import sandbox
 from kata.instructor.records import Kind, LearnerRecord, RunSummary, SubmissionStatus
 from kata.outputs.report import message_lines
@@ -363,13 +364,15 @@ def _grade_tasks(tasks: list[tuple[Submission, Kata, targets.Target, str]], out:
 
     def one(task: tuple[Submission, Kata, targets.Target, str]) -> tuple[Submission, KataResult]:
         sub, kata, target, sub_fp = task
-        result = runner.grade(kata, target, options).model_copy(update={"target": sub.learner})
+        result = warm.grade(kata, target).model_copy(update={"target": sub.learner})
         _save(out, sub, kata, sub_fp, kata_fps[kata.id], result)  # as soon as it is known
         return sub, result
 
     if on_progress is not None:
         on_progress("", None, 0, len(tasks))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    # One host launcher and a warm grader per worker for the whole cohort: no run imports pytest, the SDK
+    # or pandas afresh, and each run's learner hosts get a control group of their own.
+    with GradingSession(options, workers) as warm, ThreadPoolExecutor(max_workers=workers) as pool:
         for future in as_completed([pool.submit(one, task) for task in tasks]):
             sub, result = future.result()
             done += 1

@@ -22,7 +22,7 @@ import yaml
 
 from kata import __version__, targets
 from kata.catalog import Catalog, Kata, KitError
-from kata.grader import replay, runner
+from kata.grader import replay, runner, session
 from kata.outputs.results import KataResult
 
 EDITION_FILE = "kata-edition.toml"
@@ -213,4 +213,4 @@ def prove_edition(catalog: Catalog, edition: Path, katas: list[Kata], jobs: int 
         for kata in katas:
             theirs = edition_catalog.get(kata.id)
             jobs_list.append((theirs, targets.Target("solution", (theirs.exercise_dir, kata.solution_dir))))
-        return runner.grade_many(jobs_list, runner.RunOptions(), workers=jobs)
+        return session.grade_many(jobs_list, runner.RunOptions(), workers=jobs)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from kata import targets
 from kata.catalog import Kata, KitError
 from kata.checks import EXISTING_TESTS
-from kata.grader import replay, runner
+from kata.grader import replay, session
 from kata.outputs.results import KataResult, Status
 
 MIN_WRONG = 2
@@ -150,7 +150,7 @@ def verify(katas: list[Kata], workers: int | None = None) -> list[KataVerdict]:
                 continue
             jobs.append((kata, targets.wrong(kata, overlay)))
             labels.append((kata.id, f"wrong/{overlay.name}", spec))
-    results = runner.grade_many(jobs, workers=workers)
+    results = session.grade_many(jobs, workers=workers)
     killed: dict[str, set[str]] = {k.id: set() for k in katas}
     check_sets: dict[str, dict[str, set[str]]] = {k.id: {} for k in katas}
     for (kata_id, label, wrong), result in zip(labels, results, strict=True):

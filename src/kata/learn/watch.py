@@ -26,6 +26,7 @@ from typing import Any
 from kata import targets
 from kata.catalog import Catalog, Kata
 from kata.grader import runner
+from kata.grader.launch import HostLauncher, LauncherUnavailable
 from kata.grader.warm import WarmGrader, WarmUnavailable
 from kata.learn.progress import Progress
 from kata.outputs.results import GradeReport, KataResult
@@ -170,6 +171,7 @@ class Watcher:
     mode: str = ""
     grades: int = 0
     _warm: WarmGrader | None = None
+    _launcher: HostLauncher | None = None
 
     def stop(self) -> None:
         """Ask the loop to end (from another thread); it ends at its next tick."""
@@ -202,11 +204,20 @@ class Watcher:
             self._warm = warm
         except (WarmUnavailable, OSError) as exc:
             self.on_event(WatchEvent("notice", message=f"each grade starts a new interpreter ({exc})"))
+        try:
+            launcher = HostLauncher()
+            launcher.start()
+            self._launcher = launcher
+        except LauncherUnavailable as exc:
+            self.on_event(WatchEvent("notice", message=f"each grade starts its own learner hosts ({exc})"))
 
     def _stop_warm(self) -> None:
         if self._warm is not None:
             self._warm.close()
             self._warm = None
+        if self._launcher is not None:
+            self._launcher.close()
+            self._launcher = None
 
     def _paths(self) -> list[Path]:
         return [k.exercise_dir for k in self.katas if k.exercise_dir.is_dir()]
@@ -285,7 +296,7 @@ class Watcher:
 
     def _grade(self, kata: Kata, changed: tuple[str, ...], noticed: float) -> None:
         self.on_event(WatchEvent("grading", kata=kata, changed=changed))
-        options = runner.RunOptions(warm=self._warm)
+        options = runner.RunOptions(warm=self._warm, launcher=self._launcher)
         result = runner.grade(kata, targets.exercise(kata), options)
         self.grades += 1
         if self.record_progress:

@@ -1,0 +1,83 @@
+"""The warm processes of one `kata` command, shared by every kata it grades.
+
+A `GradingSession` keeps a host launcher (`kata.grader.launch`: every run's learner hosts are forked
+from it) and one warm grader per worker thread (`kata.grader.warm`: every grader is forked from it).
+Each is started on first use and ended with the session. Grading through a session gives the same
+results as `runner.grade` with cold processes; it only skips importing pytest, the SDK and pandas again
+for every kata.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+
+from kata.catalog import Kata
+from kata.grader import runner
+from kata.grader.launch import HostLauncher
+from kata.grader.options import RunOptions
+from kata.grader.warm import WarmGrader
+from kata.outputs.results import KataResult
+from kata.targets import Target
+
+
+class GradingSession:
+    """Use as a context manager; `grade` may be called from up to `workers` threads at once."""
+
+    def __init__(self, options: RunOptions | None = None, workers: int = 1) -> None:
+        self.options = options or RunOptions()
+        self.launcher = self.options.launcher or HostLauncher()
+        self._own_launcher = self.options.launcher is None
+        self._graders: queue.SimpleQueue[WarmGrader] = queue.SimpleQueue()
+        self._all: list[WarmGrader] = []
+        self._lock = threading.Lock()
+        for _ in range(max(1, workers)):
+            grader = WarmGrader()
+            self._all.append(grader)
+            self._graders.put(grader)
+
+    def __enter__(self) -> GradingSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def grade(self, kata: Kata, target: Target) -> KataResult:
+        """Grade one kata against one target, forked from this session's warm processes."""
+        grader = self._graders.get()
+        try:
+            options = dataclasses.replace(self.options, warm=self.options.warm or grader, launcher=self.launcher)
+            return runner.grade(kata, target, options)
+        finally:
+            self._graders.put(grader)
+
+    def close(self) -> None:
+        """End the warm processes (and anything still running under them)."""
+        for grader in self._all:
+            grader.close()
+        if self._own_launcher:
+            self.launcher.close()
+
+
+def grade_many(jobs: Iterable[tuple[Kata, Target]], options: RunOptions | None = None,
+               workers: int | None = None,
+               on_result: Callable[[KataResult], None] | None = None) -> list[KataResult]:
+    """Grade several (kata, target) pairs in parallel, forked from one session's warm processes; results
+    keep the order of `jobs`.
+
+    `on_result` sees each result as soon as it and all results before it are in, so a report can
+    be printed while later katas are still being graded.
+    """
+    pairs = list(jobs)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(pairs) or 1))
+    results = []
+    with GradingSession(options, workers) as session, ThreadPoolExecutor(max_workers=workers) as pool:
+        for result in pool.map(lambda pair: session.grade(pair[0], pair[1]), pairs):
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+    return results
