@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -25,6 +26,7 @@ import pytest
 from kata.catalog import Catalog
 from kata.host import sandbox
 from kata.instructor import cohort
+from kata.outputs.results import CheckResult, KataResult, Status
 
 ECHO_OK = '''"""Solved."""
 
@@ -396,8 +398,11 @@ def test_learner_ids_are_safe_file_names(tmp_path) -> None:
     subs = tmp_path / "subs"
     for name in ("ann lee", "ann_lee", "..", "bo$b"):
         (subs / name).mkdir(parents=True, exist_ok=True) if name != ".." else None
-    ids = [s.learner for s in cohort.discover(subs)]
-    assert sorted(ids) == ["ann_lee", "ann_lee_", "bo_b"]
+    ids = {s.source.name: s.learner for s in cohort.discover(subs)}
+    assert sorted(ids) == ["ann lee", "ann_lee", "bo$b"]
+    # A name that had to change carries a digest of itself: it can never take another learner's id.
+    assert ids["ann_lee"] == "ann_lee" and re.fullmatch(r"ann_lee-[0-9a-f]{6}", ids["ann lee"])
+    assert re.fullmatch(r"bo_b-[0-9a-f]{6}", ids["bo$b"])
 
 
 @needs_sandbox
@@ -441,3 +446,235 @@ def test_git_repository_with_a_link_outside_is_refused(minikit, tmp_path) -> Non
     assert (sub.learner, sub.kind) == ("zed", cohort.Kind.GIT)
     with pytest.raises(cohort.Refused, match="link pointing outside"):
         cohort.unpack(sub, tmp_path / "ws", cohort.CohortOptions())
+
+
+# --- whatever a submission holds, the run completes and writes every output ----------------------------
+
+def _book(out: Path) -> dict[str, dict[str, str]]:
+    with open(out / "gradebook.csv", newline="") as handle:
+        return {row["learner"]: row for row in csv.DictReader(handle)}
+
+
+def _outputs_complete(out: Path, book: dict[str, dict[str, str]]) -> None:
+    for name in ("gradebook.csv", "checks.csv", "report.html"):
+        assert (out / name).is_file(), name
+    report = (out / "report.html").read_text()
+    for learner, row in book.items():
+        record = json.loads((out / "results" / f"{learner}.json").read_text())
+        assert record["status"] == row["status"] and record["score"] == int(row["total"])
+        assert (out / "feedback" / f"{learner}.md").read_text().startswith(f"# Feedback for {learner}")
+        assert f"data-learner='{learner}'" in report
+        assert "Traceback" not in row["notes"] and "Traceback" not in record["reason"]
+
+
+def build_traps(subs: Path, minikit: Path) -> dict[str, tuple[str, str]]:
+    """The red team's submissions beside honest ones: source name -> (status, fragment of the notes)."""
+    from test_cohort_unpack import git_bomb, make_zip, raw_name_zip
+
+    subs.mkdir()
+    wc = {"02-count/wc/__init__.py": WC_OK.encode()}
+    expected: dict[str, tuple[str, str]] = {}
+    write_kata_files(subs / "ada", minikit, echo=None)
+    expected["ada"] = ("graded", "")
+    make_zip(subs / "long.zip", {**wc, f"02-count/{'n' * 300}.py": b"1"})
+    expected["long.zip"] = ("refused", "has a name part of 303 bytes, more than the 255 bytes a file name may have")
+    make_zip(subs / "clash.zip", {**wc, "02-count/a": b"1", "02-count/a/b": b"2"})
+    expected["clash.zip"] = ("refused", "both a file and a folder named '02-count/a'")
+    make_zip(subs / "deep.zip", {**wc, "d/" * 1100 + "x.py": b"1"})
+    expected["deep.zip"] = ("refused", "is nested 1,101 folders deep, more than the limit of 32")
+    staged = write_kata_files(subs.parent / "staged", minikit, echo=None)
+    raw_name_zip(subs / "raw.zip", "02-count/XXXX.txt", b"02-count/\xff\xfe\x80\x81.txt", utf8_flag=False,
+                 entries={str(p.relative_to(staged)): p.read_bytes() for p in staged.rglob("*") if p.is_file()})
+    expected["raw.zip"] = ("graded", "")  # the raw name is read as cp437, as the zip format says
+    raw_name_zip(subs / "flagged.zip", "02-count/XX.txt", b"02-count/\xff\xfe.txt", utf8_flag=True)
+    expected["flagged.zip"] = ("refused", "not valid UTF-8 although the archive says it is")
+    bad = write_kata_files(subs / "badname", minikit, echo=None)
+    (bad / "02-count" / os.fsdecode(b"caf\xe9.py")).write_text("x = 1\n")
+    expected["badname"] = ("refused", "'02-count/caf\\xe9.py' has a name that is not valid UTF-8")
+    loops = write_kata_files(subs / "loops", minikit, echo=None)
+    (loops / "02-count" / "a").symlink_to("b")
+    (loops / "02-count" / "b").symlink_to("a")
+    (loops / "02-count" / "wc" / "up").symlink_to("..")
+    expected["loops"] = ("graded", "")
+    fifo = write_kata_files(subs / "fifo", minikit, echo=None)
+    os.mkfifo(fifo / "02-count" / "pipe")
+    expected["fifo"] = ("refused", "'02-count/pipe' is a named pipe (FIFO), not a file or a folder; it was not read")
+    zero = write_kata_files(subs / "zero", minikit, echo=None)
+    (zero / "02-count" / "zero").symlink_to("/dev/zero")
+    expected["zero"] = ("refused", "02-count/zero is a link pointing outside the submission (/dev/zero)")
+    write_kata_files(subs / ("x" * 245), minikit, echo=None)
+    expected["x" * 245] = ("graded", "")
+    for name in ("Ann Lee", "Ann_Lee", "José", "..dots", os.fsdecode(b"bad\xffid")):
+        (subs / name).mkdir()
+        (subs / name / "notes.txt").write_text("nothing here\n")
+        expected[name] = ("empty", "no kata folders")
+    git_bomb(subs / "bomb.bundle", 1024**2, copies=300)
+    expected["bomb.bundle"] = ("refused", "the repository's files add up to more than the limit of 5 MB "
+                                          "('zeros005.bin' alone is 1 MB); nothing was checked out")
+    return expected
+
+
+def test_a_cohort_of_unpacking_traps_is_graded_and_written_on_every_run(kata_cli, minikit, tmp_path) -> None:
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    expected = build_traps(subs, minikit)
+    command = ("--root", minikit, "cohort", subs, "--out", out, "--kata", "02", "--max-size", "5")
+    code, printed = kata_cli(*command)
+    assert code == 0 and "Traceback" not in printed
+    assert f"{len(expected)} learner(s): 4 graded, {len(expected) - 4} not graded; 4 kata grading(s) run" in printed
+    book = _book(out)
+    learners = {s.source.name: s.learner for s in cohort.discover(subs)}
+    assert sorted(learners) == sorted(expected) and sorted(learners.values()) == sorted(book)
+    for source, (status, note) in expected.items():
+        row = book[learners[source]]
+        assert row["status"] == status, f"{source}: {row}"
+        assert note in row["notes"], f"{source}: {row['notes']!r}"
+        assert row["max_total"] == "2" and row["02-count"] == ("2" if status == "graded" else "0")
+    for learner in book:
+        assert len(learner) <= cohort.MAX_ID and not learner.startswith(".")
+    assert len({learner.casefold() for learner in book}) == len(book)
+    _outputs_complete(out, book)
+    first = {name: (out / name).read_text() for name in ("gradebook.csv", "checks.csv")}
+
+    code, printed = kata_cli(*command)  # nothing changed: every verdict, refusals included, is kept
+    assert code == 0 and "Traceback" not in printed
+    assert f"0 kata grading(s) run, {len(expected)} reused" in printed
+    assert first == {name: (out / name).read_text() for name in ("gradebook.csv", "checks.csv")}
+    _outputs_complete(out, _book(out))
+
+    code, printed = kata_cli(*command[:-1], "50")  # other limits judge the refusals again, nothing else
+    assert code == 0 and "0 kata grading(s) run, 9 reused" in printed
+    assert "more than the limit of 50 MB" in _book(out)[learners["bomb.bundle"]]["notes"]
+
+
+def test_an_unexpected_exception_becomes_that_learners_error_row(kata_cli, minikit, tmp_path, monkeypatch) -> None:
+    from kata.grader import runner
+    from kata.instructor import unpack
+
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    for name in ("ada", "ben", "cat"):
+        write_kata_files(subs / name, minikit)
+    real_unpack, real_grade = unpack.unpack, runner.grade
+
+    def failing_unpack(kind, source, dest, limits):
+        if source.name == "ben":
+            raise RuntimeError("disk on fire")
+        return real_unpack(kind, source, dest, limits)
+
+    def failing_grade(kata, target, options=None):
+        if "/cat/" in str(target.layers[0]) and kata.id == "02":
+            raise ValueError("grader bug")
+        return real_grade(kata, target, options)
+
+    monkeypatch.setattr(unpack, "unpack", failing_unpack)
+    monkeypatch.setattr(runner, "grade", failing_grade)
+    code, printed = kata_cli("--root", minikit, "cohort", subs, "--out", out)
+    assert code == 0 and "Traceback" not in printed
+    assert "3 learner(s): 1 graded, 2 not graded; 4 kata grading(s) run" in printed
+    book = _book(out)
+    assert book["ada"]["status"] == "graded" and book["ada"]["total"] == "7"
+    assert (book["ben"]["status"], book["ben"]["total"]) == ("error", "0")
+    assert ("error: the kit failed while unpacking the submission (RuntimeError: disk on fire); expected a verdict "
+            "on the submission; re-run `kata cohort` to try again") in book["ben"]["notes"]
+    assert (book["cat"]["status"], book["cat"]["01-echo"], book["cat"]["02-count"]) == ("error", "5", "0")
+    assert "the kit failed while grading 02-count (ValueError: grader bug)" in book["cat"]["notes"]
+    assert {row["max_total"] for row in book.values()} == {"7"}
+    _outputs_complete(out, book)
+    feedback = (out / "feedback" / "cat.md").read_text()
+    assert "problem on the grading side, not a verdict on your work" in feedback and "## 01 " in feedback
+    assert "## 01 " not in (out / "feedback" / "ben.md").read_text()  # nothing of ben's ran
+
+    monkeypatch.undo()  # fixed: errors are never kept, the next run tries them again
+    code, printed = kata_cli("--root", minikit, "cohort", subs, "--out", out)
+    assert "3 learner(s): 3 graded, 0 not graded; 3 kata grading(s) run, 3 reused" in printed
+    assert {row["total"] for row in _book(out).values()} == {"7"}
+
+
+def _forge(state_file: Path) -> None:
+    """What a forged or damaged result could claim: more points for a check, a check the kit lacks."""
+    state = json.loads(state_file.read_text())
+    result = state["result"]
+    for item in result["checks"]:
+        if item["id"] == "existing-tests":
+            item["points"] = item["max_points"] = 50
+    result["checks"].append({"id": "bonus", "title": "Bonus", "points": 1000, "max_points": 1000,
+                             "status": "passed", "message": "", "guard": False})
+    result["score"], result["max_score"] = 1051, 1055
+    state_file.write_text(json.dumps(state))
+
+
+def test_points_and_maxima_come_from_the_kit_not_from_a_forged_result(kata_cli, minikit, tmp_path) -> None:
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    write_kata_files(subs / "ada", minikit)
+    write_kata_files(subs / "ben", minikit, echo="starter")  # only the existing-tests guard passes: 1 of 5
+    command = ("--root", minikit, "cohort", subs, "--out", out, "--kata", "01")
+    kata_cli(*command)
+    before = _book(out)
+    assert (before["ada"]["total"], before["ben"]["total"], before["ada"]["max_total"]) == ("5", "1", "5")
+    _forge(out / ".state" / "ben" / "01-echo.json")
+
+    code, printed = kata_cli(*command)
+    assert code == 0 and "0 kata grading(s) run, 2 reused" in printed  # the forged state is read, not regraded
+    assert _book(out) == before  # the same totals, maxima and percentages for everyone
+    record = json.loads((out / "results" / "ben.json").read_text())
+    kata = record["katas"][0]
+    assert (record["score"], record["max_score"], kata["score"], kata["max_score"]) == (1, 5, 1, 5)
+    assert {c["id"]: (c["points"], c["max_points"]) for c in kata["checks"]}["bonus"] == (0, 0)
+    assert "Scored by the kit's checks (5 points): the result's own points or maximum (1051/1055) were not used" in (
+        kata["message"])
+    assert "maximum 5 points" in (out / "report.html").read_text()
+
+
+def test_a_kata_nobody_could_run_keeps_the_kits_maximum(kata_cli, minikit, tmp_path) -> None:
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    subs.mkdir()
+    (subs / "max.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    code, printed = kata_cli("--root", minikit, "cohort", subs, "--out", out)
+    assert code == 0 and "0 kata grading(s) run" in printed
+    assert _book(out)["max"]["max_total"] == "7"  # from the kit: no learner result says so
+
+
+def test_a_result_that_disagrees_with_the_kit_is_not_trusted(minikit) -> None:
+    katas = Catalog(minikit).katas
+    kit = cohort.kit_checks(katas)
+    assert {k: v.points for k, v in kit.items()} == {
+        "01": {"existing-tests": 1, "shouts": 2, "greets": 1, "model-configurable": 1},
+        "02": {"existing-tests": 1, "counts": 1}}
+    honest = KataResult.build(id="02", slug="count", title="Count words", target="t", pass_mark=100, duration_s=1,
+                              checks=[CheckResult(id="existing-tests", title="e", points=1, max_points=1,
+                                                  status=Status.PASSED),
+                                      CheckResult(id="counts", title="c", points=1, max_points=1,
+                                                  status=Status.PASSED)])
+    assert cohort.scored_by_kit(honest, kit["02"]) == honest  # an honest result is left as it is
+    forged = honest.model_copy(update={"checks": [
+        honest.checks[0].model_copy(update={"points": 9, "max_points": 9}),
+        honest.checks[0],  # the same check twice
+        CheckResult(id="counts", title="c", points=0, max_points=1, status=Status.FAILED),
+        CheckResult(id="extra", title="x", points=1000, max_points=1000, status=Status.PASSED)],
+        "score": 1010, "max_score": 1011})
+    scored = cohort.scored_by_kit(forged, kit["02"])
+    assert (scored.score, scored.max_score, scored.passed, scored.status) == (1, 2, False, Status.FAILED)
+    assert [(c.points, c.max_points) for c in scored.checks] == [(1, 1), (0, 0), (0, 1), (0, 0)]
+    assert "not used" in scored.message
+    crashed = cohort.scored_by_kit(KataResult.build(
+        id="02", slug="count", title="Count words", target="t", pass_mark=100, duration_s=1, crashed=True,
+        checks=[CheckResult(id="grading", title="Grading", points=0, max_points=1, status=Status.ERROR)]), kit["02"])
+    assert (crashed.score, crashed.max_score, crashed.status) == (0, 2, Status.ERROR)  # the kit's 2, not 1
+    assert "not used" not in crashed.message  # it claimed nothing: no note
+
+
+def test_a_kit_whose_checks_cannot_be_collected_stops_the_run_before_grading(kata_cli, minikit, tmp_path) -> None:
+    (minikit / "tests" / "checks" / "02-count" / "test_count.py").write_text("import nowhere_to_be_found\n")
+    write_kata_files(tmp_path / "subs" / "ada", minikit)
+    code, printed = kata_cli("--root", minikit, "cohort", tmp_path / "subs", "--out", tmp_path / "out")
+    assert code == 2 and "kata 02-count: its hidden checks could not be collected" in printed
+    assert "nowhere_to_be_found" in printed and "kata verify 02" in printed
+    assert not (tmp_path / "out" / ".state" / "ada").exists()
+
+
+def test_a_message_with_undecodable_bytes_is_written_escaped(tmp_path) -> None:
+    record = cohort.LearnerRecord(learner="ann", source=os.fsdecode(b"ann\xff"), kind="folder", status="graded",
+                                  score=0, max_score=0, katas=[])
+    text = cohort.to_json(record)
+    assert json.loads(text)["source"] == "ann\\xff"
+    cohort.write_atomic(tmp_path / "notes.md", "name: " + os.fsdecode(b"ann\xff"))
+    assert (tmp_path / "notes.md").read_text() == "name: ann\\udcff"

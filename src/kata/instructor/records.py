@@ -20,6 +20,7 @@ class SubmissionStatus(StrEnum):
     GRADED = "graded"
     REFUSED = "refused"  # unsafe or unreadable: nothing of it was run
     EMPTY = "empty"  # no kata folder found in it
+    ERROR = "error"  # the kit or the machine failed on it (an exception): not a verdict, retried by the next run
 
 
 class LearnerRecord(BaseModel):
@@ -33,7 +34,6 @@ class LearnerRecord(BaseModel):
     score: int
     max_score: int
     katas: list[KataResult]
-
 
 
 @dataclass

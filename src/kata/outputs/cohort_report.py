@@ -89,7 +89,7 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;
 border-bottom:1px solid #eef}th{cursor:pointer;background:#f6f7fb}td.num,th.num{text-align:right}
 .bar{display:inline-block;height:.7rem;background:#4a7bd0;border-radius:2px;vertical-align:middle}
 .bar.low{background:#d0574a}.bar.mid{background:#d09a4a}
-.status-refused,.status-empty{color:#b0322a;font-weight:600}.problem{color:#b0322a}
+.status-refused,.status-empty,.status-error{color:#b0322a;font-weight:600}.problem{color:#b0322a}
 input[type=search]{padding:.3rem .5rem;width:18rem;margin:.5rem 0}
 svg text{font-size:11px;fill:#334}
 """
