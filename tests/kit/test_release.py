@@ -153,7 +153,10 @@ def test_gradescope_bundle_grades_a_submission_like_gradescope(kata_cli, minikit
     code, printed = kata_cli("--root", minikit, "gradescope", bundle, "--visibility", "visible")
     assert code == 0 and bundle.is_file(), printed
     names = set(zipfile.ZipFile(bundle).namelist())
-    assert {"setup.sh", "run_autograder", "kit/pyproject.toml", "kit/tests/checks/01-echo/test_echo.py"} <= names
+    assert {"setup.sh", "run_autograder", "kata-checks.json", "kit/pyproject.toml",
+            "kit/tests/checks/01-echo/test_echo.py"} <= names
+    checks = json.loads(zipfile.ZipFile(bundle).read("kata-checks.json"))  # what the finisher holds results to
+    assert {k["id"]: sum(c["max_points"] for c in k["checks"]) for k in checks["katas"]} == {"01": 5, "02": 2}
     assert not [n for n in names if n.startswith("kit/solutions") or "/wrong/" in n]
 
     solved = (minikit / "solutions" / "01-echo" / "echo" / "__init__.py").read_text()
