@@ -25,12 +25,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import json
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,12 +38,12 @@ from pathlib import Path
 from typing import Any
 
 from kata.catalog import Catalog, Kata, KitError
+from kata.forking import become_subreaper, children, kill
 from kata.instructor import release
 from kata.outputs.results import CheckResult, GradeReport, KataResult, Problem, Status, gradescope_json
 
 CHECKS_FILE = "kata-checks.json"  # in the bundle's root: the kit's katas and checks, with their points
 SWEEP_SECONDS = 10.0  # to end what the run left behind (each process is sent SIGKILL at once)
-PR_SET_CHILD_SUBREAPER = 36
 GRADING_USER = "kata-grader"  # setup.sh creates it; the submission never runs as root
 
 SETUP_SH = """#!/usr/bin/env bash
@@ -139,23 +137,6 @@ def build_bundle(catalog: Catalog, out: Path, *, katas: list[Kata] | None = None
 
 # --- the finisher: run_autograder's trusted process --------------------------------------------------
 
-def _become_subreaper() -> None:
-    # Orphans of the run (a double-forked daemon whose parents were killed) become our children, so the
-    # sweep below finds every process the run started, however it left its parents.
-    if sys.platform == "linux":
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1)
-
-
-def _children() -> list[int]:
-    found: list[int] = []
-    with contextlib.suppress(OSError):
-        for task in os.listdir("/proc/self/task"):
-            with open(f"/proc/self/task/{task}/children", encoding="ascii") as handle:
-                found += [int(p) for p in handle.read().split()]
-    return found
-
-
 def _processes_of(uid: int) -> list[int]:
     """Live processes (not zombies) with `uid` among their user ids, from /proc."""
     found = []
@@ -174,12 +155,11 @@ def end_the_run(uid: int | None = None, seconds: float = SWEEP_SECONDS) -> list[
     none is left; returns those still there at the deadline."""
     deadline = time.monotonic() + seconds
     while True:
-        found = _children() + (_processes_of(uid) if uid is not None else [])
+        found = children() + (_processes_of(uid) if uid is not None else [])
         if not found or time.monotonic() > deadline:
             return found
         for pid in found:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+            kill(pid)
         with contextlib.suppress(ChildProcessError):
             while os.waitpid(-1, os.WNOHANG)[0]:
                 pass
@@ -302,7 +282,8 @@ def run_autograder(root: Path, visibility: str = "after_published", python: str 
     """Grade `root/submission` with the kit in `root/source` (as the grading user when this is root), end
     every process of the run, verify the results against the kit's checks, and write
     `root/results/results.json` last. Returns what was written."""
-    _become_subreaper()
+    # Orphans of the run (a daemon whose parents were killed) become our children: the sweep finds them all.
+    become_subreaper()
     started = time.monotonic()
     manifest = json.loads((root / "source" / CHECKS_FILE).read_text(encoding="utf-8"))
     budget = float(manifest["time_budget_s"])
