@@ -38,6 +38,7 @@ PR_SET_DUMPABLE = 4
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("kata")
     group.addoption("--kata-results-fd", type=int, help="inherited pipe the results go to")
+    group.addoption("--kata-token-fd", type=int, help="inherited pipe holding the token every result line carries")
     group.addoption("--kata-work", help="the submission's copy (the learner hosts' code)")
     group.addoption("--kata-own", help="the run's own folder (the learner hosts' cwd and writable place)")
     group.addoption("--kata-service-tests", help="the run's copy of the legacy tests (inside --kata-own)")
@@ -74,6 +75,7 @@ class _Check:
 @dataclass
 class _State:
     out: Any
+    token: str
     pool: HostPool | None
     work: Path
     service_tests: Path | None
@@ -93,7 +95,7 @@ class _State:
     def send(self, kind: str, **data: Any) -> None:
         if self.out is None:
             return
-        line = json.dumps({"kind": kind, **data}) + "\n"
+        line = json.dumps({"kind": kind, **data, "token": self.token}) + "\n"
         with self.lock:
             try:
                 self.out.write(line)
@@ -120,6 +122,13 @@ def _upstream(config: pytest.Config) -> Upstream:
     return Upstream(standin_url=config.getoption("--kata-standin") or None)
 
 
+def _read_token(fd: int | None) -> str:
+    if fd is None:
+        return ""
+    with os.fdopen(fd, "rb") as pipe:
+        return pipe.read(64).decode("ascii", errors="replace")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     global _STATE
     config.addinivalue_line("markers", "kata_check(meta): a graded check (kata.checks.check)")
@@ -127,6 +136,7 @@ def pytest_configure(config: pytest.Config) -> None:
         ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0)
     fd = config.getoption("--kata-results-fd")
     out = os.fdopen(fd, "w", encoding="utf-8") if fd is not None else None
+    token = _read_token(config.getoption("--kata-token-fd"))  # before any learner host exists
     work = Path(config.getoption("--kata-work") or os.getcwd())
     own_option = config.getoption("--kata-own")
     pool = None
@@ -140,7 +150,7 @@ def pytest_configure(config: pytest.Config) -> None:
         pool.start_in_background()  # its imports overlap with the collection of the checks
     service = config.getoption("--kata-service-tests")
     _STATE = _State(
-        out=out, pool=pool, work=work, service_tests=Path(service) if service else None,
+        out=out, token=token, pool=pool, work=work, service_tests=Path(service) if service else None,
         record_pattern=config.getoption("--kata-record-pattern"),
         check_limit=config.getoption("--kata-check-time-limit"),
         existing_points=config.getoption("--kata-existing-points"),

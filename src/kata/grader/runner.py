@@ -9,8 +9,10 @@ and a time limit; results come back over an inherited pipe, as JSON lines only t
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -44,6 +46,7 @@ class Received:
     """The records the grader sent back."""
 
     records: list[dict[str, Any]] = field(default_factory=list)
+    forged: int = 0  # lines without the run's token: not the grader's, ignored
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         return [r for r in self.records if r.get("kind") == kind]
@@ -75,6 +78,16 @@ def _layout(kata: Kata, target: Target, tmp: Path, options: RunOptions) -> dict[
 
 def _isolation(kata: Kata, options: RunOptions) -> sandbox.Isolation:
     return options.isolation or sandbox.Isolation(hidden=sandbox.private_folders(kata.root))
+
+
+def _token_pipe(token: str) -> int:
+    """The read end of a pipe holding `token` (and closed for writing): the grader reads it once."""
+    read_fd, write_fd = os.pipe()
+    try:
+        os.write(write_fd, token.encode())
+    finally:
+        os.close(write_fd)
+    return read_fd
 
 
 def _open_run(kata: Kata, paths: dict[str, Path], options: RunOptions) -> Run | None:
@@ -119,10 +132,16 @@ def _command(kata: Kata, paths: dict[str, Path], results_fd: int, options: RunOp
 
 
 class _ResultsReader:
-    """Reads the grader's JSON lines from the pipe while it runs (a full pipe would block it)."""
+    """Reads the grader's JSON lines from the pipe while it runs (a full pipe would block it).
 
-    def __init__(self, fd: int) -> None:
+    Only lines carrying the run's token count: without namespaces a process of the same user can open
+    the pipe through /proc and write to it, but it cannot know the token, which reached the grader over
+    a pipe of its own before any learner code ran (and the grader cannot be read or traced)."""
+
+    def __init__(self, fd: int, token: str) -> None:
         self.records: list[dict[str, Any]] = []
+        self.forged = 0
+        self._token = token
         self._fd = fd
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
@@ -138,12 +157,16 @@ class _ResultsReader:
                     record = json.loads(line)
                 except ValueError:
                     continue
-                if isinstance(record, dict) and isinstance(record.get("kind"), str):
-                    self.records.append(record)
+                if not isinstance(record, dict) or not isinstance(record.get("kind"), str):
+                    continue
+                if not hmac.compare_digest(str(record.pop("token", "")), self._token):
+                    self.forged += 1
+                    continue
+                self.records.append(record)
 
     def received(self) -> Received:
         self._thread.join(timeout=10)
-        return Received(list(self.records))
+        return Received(list(self.records), self.forged)
 
 
 def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> KataResult:
@@ -168,11 +191,14 @@ def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> Kata
                                                "folder (git checkout) or point --target at the right place.")],
                 message=f"Nothing could be graded for this kata: {exc}",
             )
+        token = secrets.token_hex(16)
         read_fd, write_fd = os.pipe()
-        reader = _ResultsReader(read_fd)
+        reader = _ResultsReader(read_fd, token)
+        token_fd = _token_pipe(token)
         command = _command(kata, paths, write_fd, options)
+        command.insert(-1, f"--kata-token-fd={token_fd}")
         run = _open_run(kata, paths, options)
-        passed = (write_fd,) if run is None else (write_fd, run.sock.fileno())
+        passed = (write_fd, token_fd) if run is None else (write_fd, token_fd, run.sock.fileno())
         if run is not None:
             command.insert(-1, f"--kata-hosts-fd={run.sock.fileno()}")
         env = grader_env(options.live)
@@ -180,6 +206,7 @@ def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> Kata
             returncode, timed_out = _run_grader(command, paths["grader"], env, passed, limit, options)
         finally:
             os.close(write_fd)  # the results reader sees the end once the grader's copy is gone too
+            os.close(token_fd)
             if run is not None and options.launcher is not None:
                 options.launcher.end_run(run)  # the run's hosts, and whatever they left running
         received = reader.received()
@@ -291,6 +318,9 @@ def _assemble(
                                   status=status, message=text, guard=meta.get("guard", False)))
     if kit_errors:
         message = (message + " " if message else "") + "Kit problem: " + "; ".join(kit_errors)
+    if received.forged:
+        message = (message + " " if message else "") + (
+            f"{received.forged} result line(s) not written by the grader reached this run and were ignored.")
     if not kata.has_hidden_checks and not message:
         message = ("This edition has no hidden checks: only the service's own tests were run. "
                    "Your instructor grades the rest.")

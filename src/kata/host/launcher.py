@@ -123,6 +123,7 @@ class Launcher:
 def _keep(request: dict[str, Any], run_fd: int, control: socket.socket, group: cgroups.RunGroup | None) -> int:
     """The keeper: into the run's group, environment and namespaces; then the run's zygote (or its parent)."""
     os.setsid()
+    sandbox.die_with_parent()  # a launcher that is killed takes its runs with it
     control.close()
     if group is not None:
         group.join()
@@ -131,7 +132,6 @@ def _keep(request: dict[str, Any], run_fd: int, control: socket.socket, group: c
     tempfile.tempdir = None
     os.chdir(request["own"])
     if not request.get("namespaced"):
-        sandbox.die_with_parent()
         return _zygote(request, run_fd, group, namespaced=False)
     try:
         sandbox.unshare_run()
