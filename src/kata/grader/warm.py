@@ -349,6 +349,9 @@ def serve(sock_fd: int, preload: Sequence[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the watcher's to handle; it closes us
     _preload([*preload, *OPTIONAL_PRELOAD])
     warm_pytest()  # a grade is a pytest session: its plugins and hooks are then imported and built
+    from kata.grader.model_server import ssl_context  # preloaded above; not imported by the `kata` command
+
+    ssl_context()  # every grade's model server forwards through one
     base_path = list(sys.path)  # -I: the site paths only, as `python -I -m pytest` has them
     gc.collect()
     gc.freeze()  # children then share these pages instead of copying them when the collector runs
