@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import os
 import signal
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -119,15 +120,35 @@ class RunGroup:
             with contextlib.suppress(OSError):
                 os.sched_yield()
         for folder in self.folders:
-            for _ in range(100):
-                try:
-                    folder.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:  # still busy: the last process is being reaped
-                    os.sched_yield()
+            _remove(folder)
         self.folders = []
+
+
+def _remove(folder: Path, patience: float = 5.0) -> bool:
+    """Remove an emptied group; the kernel refuses while its last processes are still being reaped."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            folder.rmdir()
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)  # in the launcher, between runs: the reaping takes a few milliseconds
+
+
+def remove_stale() -> None:
+    """Remove the empty groups of launchers that are gone (one killed before it could clean up)."""
+    bases = [b for b in ([_v2_base()] if _v2_base() is not None else list((_v1_bases() or {}).values())) if b]
+    for base in bases:
+        for folder in base.glob("kata-*-*"):
+            owner = folder.name.split("-")[1]
+            if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+                with contextlib.suppress(OSError):
+                    if not (folder / "cgroup.procs").read_text().split():
+                        folder.rmdir()
 
 
 @lru_cache(maxsize=1)

@@ -98,10 +98,19 @@ class Launcher:
         kill(pid)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
+        # A subreaper: the run's processes come back here as they lose their parents. Reap them before the
+        # group is removed (the kernel keeps a group busy while a zombie of it is left).
+        for _ in range(20):
+            orphans = set(children()) - set(self.runs)
+            if not orphans:
+                break
+            for orphan in orphans:
+                kill(orphan)
+            for orphan in orphans:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(orphan, 0)
         if group is not None:
             group.close()
-        for orphan in set(children()) - set(self.runs):  # a subreaper: what escaped a run comes back here
-            kill(orphan)
         self.reap()
 
     def reap(self) -> None:
@@ -183,6 +192,8 @@ def main(argv: list[str]) -> NoReturn:
     control = socket.socket(fileno=int(argv[0]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle: it closes us
     become_subreaper()
+    if cgroups.unavailable() is None:
+        cgroups.remove_stale()
     preload()
     gc.collect()
     gc.freeze()  # runs then share these pages instead of copying them when the collector runs
