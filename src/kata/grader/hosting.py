@@ -13,13 +13,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ from typing import Any
 
 from kata.grader.remote import Connection, HostGone
 from kata.host import sandbox
+from kata.protocol.control import ControlLines
 
 START_TIMEOUT = 120.0  # seconds for the zygote to import the SDK, pydantic and pandas (a cold disk is slow)
 MAX_STARTS = 3
@@ -65,7 +64,7 @@ class HostPool:
         self.setup = setup
         self.proc: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
-        self._buffer = b""
+        self._lines: ControlLines | None = None
         self._lock = threading.Lock()
         self._waiting = False  # started, "ready" not read yet
         self._start_error: str | None = None
@@ -73,6 +72,7 @@ class HostPool:
         self._launched = control_fd is not None  # the zygote is the launcher's, not a child of ours
         if control_fd is not None:
             self._control, self._waiting, self.starts = socket.socket(fileno=control_fd), True, 1
+            self._lines = ControlLines(self._control)
 
     # ------------------------------------------------------------------ the zygote
 
@@ -109,7 +109,7 @@ class HostPool:
             raise HostGone(f"the learner's process could not be started ({exc})") from exc
         finally:
             theirs.close()
-        self._control, self._buffer = ours, b""
+        self._control, self._lines = ours, ControlLines(ours)
 
     def _wait_ready(self) -> None:
         self._waiting = False
@@ -134,25 +134,7 @@ class HostPool:
         return ""
 
     def _read(self, timeout: float) -> dict[str, Any] | None:
-        deadline = time.monotonic() + timeout
-        assert self._control is not None
-        while b"\n" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._control], [], [], left)[0]:
-                return None
-            try:
-                data = self._control.recv(65536)
-            except OSError:
-                return None
-            if not data:
-                return None
-            self._buffer += data
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        try:
-            message = json.loads(line)
-        except ValueError:
-            return None
-        return message if isinstance(message, dict) else None
+        return self._lines.read(timeout) if self._lines is not None else None
 
     def _ensure(self) -> None:
         if self._waiting:

@@ -12,18 +12,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from kata.grader.hosting import ALLOWED_ENV, HostSetup, host_env
 from kata.host import sandbox
+from kata.protocol.control import ControlLines
 
 START_TIMEOUT = 120.0  # seconds to import the SDK, pydantic and pandas (a cold disk is slow)
 MAX_STARTS = 3
@@ -47,7 +46,7 @@ class HostLauncher:
     def __init__(self) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
-        self._buffer = b""
+        self._lines: ControlLines | None = None
         self._lock = threading.Lock()
         self._log: Any = None
         self.starts = 0
@@ -88,31 +87,14 @@ class HostLauncher:
             raise LauncherUnavailable(f"the host launcher could not be started ({exc})") from exc
         finally:
             theirs.close()
-        self._control, self._buffer = ours, b""
+        self._control, self._lines = ours, ControlLines(ours)
         ready = self._read(START_TIMEOUT)
         if not ready or not ready.get("ready"):
             self._close_process()
             raise LauncherUnavailable("the host launcher did not start")
 
     def _read(self, timeout: float) -> dict[str, Any] | None:
-        deadline = time.monotonic() + timeout
-        assert self._control is not None
-        while b"\n" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._control], [], [], left)[0]:
-                return None
-            try:
-                data = self._control.recv(65536)
-            except OSError:
-                return None
-            if not data:
-                return None
-            self._buffer += data
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        with contextlib.suppress(ValueError):
-            message = json.loads(line)
-            return message if isinstance(message, dict) else None
-        return None
+        return self._lines.read(timeout) if self._lines is not None else None
 
     def open_run(self, setup: HostSetup) -> Run:
         """Start the learner hosts' zygote of one run; raises LauncherUnavailable when it cannot."""

@@ -41,6 +41,7 @@ from typing import Any, NoReturn
 from kata.forking import become_subreaper, children, exit_after, kill
 from kata.host import cgroups, sandbox
 from kata.host.zygote import Zygote, preload
+from kata.protocol.control import serve_requests
 
 
 class Launcher:
@@ -51,34 +52,21 @@ class Launcher:
         self.runs: dict[int, cgroups.RunGroup | None] = {}  # keeper pid -> its group
 
     def serve(self) -> int:
-        self._answer({"ready": True, "pid": os.getpid()})
-        while True:
-            try:
-                data, fds, _flags, _addr = socket.recv_fds(self.control, 1 << 20, 2)
-            except OSError:
-                data, fds = b"", []
-            if not data:
-                for fd in fds:
-                    os.close(fd)
-                for pid in list(self.runs):
-                    self.end(pid)
-                return 0
-            self.reap()
-            try:
-                request = json.loads(data)
-            except ValueError:
-                request = {}
-            op = request.get("op") if isinstance(request, dict) else None
-            if op == "run" and len(fds) == 1:
-                self._answer(self.start(request, fds[0]))
-                continue
-            for fd in fds:
-                os.close(fd)
-            if op == "end":
-                self.end(int(request.get("pid", 0)))
-                self._answer({"ended": True})
-            else:
-                self._answer({"error": "unknown request"})
+        return serve_requests(
+            self.control, {"run": self._run_request, "end": self._end_request}, takes_fd={"run"},
+            before_each=self.reap, at_end=self._runner_gone)
+
+    def _run_request(self, request: dict[str, Any], fd: int | None) -> dict[str, Any]:
+        assert fd is not None  # serve_requests refuses a run without its socket
+        return self.start(request, fd)
+
+    def _end_request(self, request: dict[str, Any], _fd: int | None) -> dict[str, Any]:
+        self.end(int(request.get("pid", 0)))
+        return {"ended": True}
+
+    def _runner_gone(self) -> None:
+        for pid in list(self.runs):
+            self.end(pid)
 
     def start(self, request: dict[str, Any], run_fd: int) -> dict[str, Any]:
         limits = request.get("limits") or {}
@@ -124,9 +112,6 @@ class Launcher:
             group = self.runs.pop(pid, None)
             if group is not None:
                 group.close()
-
-    def _answer(self, message: dict[str, Any]) -> None:
-        self.control.sendall(json.dumps(message).encode() + b"\n")
 
 
 def _keep(request: dict[str, Any], run_fd: int, control: socket.socket, group: cgroups.RunGroup | None) -> int:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import importlib
-import json
 import os
 import signal
 import socket
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from kata.forking import become_subreaper, children, exit_after, kill
+from kata.protocol.control import serve_requests
 from kata.warmup import warm_pytest, warm_sdk
 
 PRELOAD = ("openai", "openai.types.chat", "httpx2", "pydantic", "sqlite3", "json", "csv", "pytest",
@@ -116,36 +116,19 @@ class Zygote:
         run(socket.socket(fileno=sock_fd), self.work)
 
     def serve(self) -> int:
-        self._answer({"ready": True, "pid": os.getpid()})
-        while True:
-            try:
-                data, fds, _flags, _addr = socket.recv_fds(self.control, 65536, 2)
-            except OSError:
-                data, fds = b"", []
-            if not data:
-                for fd in fds:
-                    os.close(fd)
-                self.live.clear()  # the grader is gone: every host ends
-                self.sweep()
-                return 0
-            self.reap()
-            try:
-                request = json.loads(data)
-            except ValueError:
-                request = {}
-            op = request.get("op") if isinstance(request, dict) else None
-            if op == "fork" and len(fds) == 1:
-                self._answer({"pid": self.fork(fds[0])})
-                continue
-            for fd in fds:
-                os.close(fd)
-            if op == "end":
-                self._answer({"code": self.end(int(request.get("pid", 0)))})
-            else:
-                self._answer({"error": "unknown request"})
+        return serve_requests(self.control, {"fork": self._fork_request, "end": self._end_request},
+                              takes_fd={"fork"}, before_each=self.reap, at_end=self._grader_gone)
 
-    def _answer(self, message: dict[str, Any]) -> None:
-        self.control.sendall(json.dumps(message).encode() + b"\n")
+    def _fork_request(self, request: dict[str, Any], fd: int | None) -> dict[str, Any]:
+        assert fd is not None  # serve_requests refuses a fork without its socket
+        return {"pid": self.fork(fd)}
+
+    def _end_request(self, request: dict[str, Any], _fd: int | None) -> dict[str, Any]:
+        return {"code": self.end(int(request.get("pid", 0)))}
+
+    def _grader_gone(self) -> None:
+        self.live.clear()  # every host ends
+        self.sweep()
 
 
 def main(argv: list[str]) -> int:
