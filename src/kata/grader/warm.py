@@ -1,19 +1,20 @@
 """A warm grader: one process that has already imported pytest, the SDK, VCR, pydantic and the kit,
 and forks a fresh child for every grade.
 
-`kata grade` starts a new interpreter per kata, which spends most of a second importing pytest, the
-`openai` SDK (about 0.5 s alone), httpx2, VCR and pydantic before the first check runs. `kata watch`
-grades the same kata again on every save, so it keeps this process (a "zygote") running instead:
-for each grade it forks a child that starts from the imported modules and runs `pytest.main` with
-exactly the arguments of the cold path (`runner._command`). What stays the same as the cold path:
+A new interpreter per kata spends most of a second importing pytest, the `openai` SDK (about 0.5 s
+alone), httpx2, VCR and pydantic before the first check runs. So every `kata` command that grades
+(`grade`, `cohort`, `verify`, `watch`, through `session.GradingSession`) keeps this process (a
+"zygote") running instead: for each grade it forks a child that starts from the imported modules and
+runs `pytest.main` with exactly the arguments of the cold path (`runner._command`). What stays the
+same as the cold path:
 
-- the child is the leader of a new session: at the end its whole process group is killed, so
-  anything the submission left running in the background ends too;
+- the child is the leader of a new session: at the end its whole process group is killed;
 - the kata's time limit is enforced by the zygote, which kills the group when it runs out;
-- the results pipe travels as a file descriptor (passed over a Unix socket with SCM_RIGHTS) and
-  the child gets it under the number the plugin is told;
+- the descriptors the grader is given (the results pipe, the token pipe, the socket of the run's
+  learner hosts) travel over a Unix socket with SCM_RIGHTS, and the child gets each under the number
+  the plugin is told;
 - stdout and stderr go to the grade's own `pytest.out`; stdin is /dev/null;
-- the environment, working folder, `sys.path` (as PYTHONPATH would set it) and `sys.argv` are the
+- the environment, working folder, `sys.path` (as `python -I` sets it) and `sys.argv` are the
   cold path's; resource limits (`sandbox.Limits`) are applied with setrlimit when given.
 
 The zygote imports no learner code, so every child imports the submission afresh. If the zygote is
