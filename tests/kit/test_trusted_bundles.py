@@ -99,21 +99,27 @@ def shout(text):
 
 def daemon(results: Path, forged: dict, alive: Path, marker: str) -> str:
     """A double-forked daemon in a session of its own that leaves the zygote (it kills the learner host's
-    parent when that is the zygote, which would kill it at the end of the check), says it is alive, waits
+    parent when that is the zygote, which would kill it at the end of the check), says it is alive (the
+    check waits until it has tried, so that a busy machine cannot decide the outcome), waits
     (briefly, in short sleeps) for the mode's results file and rewrites it."""
     path = shlex.quote(str(results))
-    script = (f": {marker}; touch {shlex.quote(str(alive))} 2>/dev/null; i=0; "
+    script = (f": {marker}; touch {shlex.quote(str(alive))} 2>/dev/null; echo >&9; exec 9>&-; i=0; "
               f"while [ ! -s {path} ] && [ $i -lt {DAEMON_PATIENCE * 20} ]; do sleep 0.05; i=$((i+1)); done; "
               f"printf %s {shlex.quote(json.dumps(forged))} > {path}")
     return f'''
 
 def shout(text):
-    import os, signal
+    import os, select, signal
+    ready, say = os.pipe()
     if os.fork() == 0:
         os.setsid()
         if os.fork() == 0:
+            os.dup2(say, 9)
             os.execv("/bin/sh", ["/bin/sh", "-c", {script!r}])
         os._exit(0)
+    os.close(say)
+    # Wait until the daemon has tried to say it is alive: a busy machine must not decide the test.
+    select.select([ready], [], [], {DAEMON_PATIENCE})
     parent = os.getppid()
     try:
         if b"kata.host.zygote" in open(f"/proc/{{parent}}/cmdline", "rb").read():
