@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import tomllib
+import zlib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -137,6 +140,43 @@ class Kata:
         return sorted(p for p in self.wrong_dir.iterdir() if (p / "wrong.toml").is_file())
 
 
+# A student edition keeps a kata's hints here, encoded, instead of in kata.toml: `kata hint` reveals them
+# one at a time, and nobody reads the last one by accident while looking at the kata's settings.
+HINTS_FILE = "hints.kata"
+_HINTS_HEADER = "# kata hints, encoded so that they are revealed one at a time: run `kata hint NN`\n"
+_HINTS_ARRAYS = (re.compile(r"^hints\s*=\s*\[[^\n]*\]\s*(#[^\n]*)?$\n?", re.MULTILINE),  # on one line
+                 re.compile(r"^hints\s*=\s*\[\s*$.*?^\]\s*$\n?", re.MULTILINE | re.DOTALL))  # `]` on its own line
+
+
+def encode_hints(hints: list[str]) -> str:
+    """The text of a hints file: not a secret (anyone can decode it), only not readable at a glance."""
+    packed = base64.b64encode(zlib.compress(json.dumps(hints).encode("utf-8"), 9)).decode("ascii")
+    return _HINTS_HEADER + "\n".join(packed[i:i + 76] for i in range(0, len(packed), 76)) + "\n"
+
+
+def decode_hints(text: str) -> list[str]:
+    """The hints a hints file holds."""
+    packed = "".join(line for line in text.splitlines() if line and not line.startswith("#"))
+    hints = json.loads(zlib.decompress(base64.b64decode(packed)).decode("utf-8"))
+    if not isinstance(hints, list) or not all(isinstance(h, str) for h in hints):
+        raise ValueError("not a list of hints")
+    return hints
+
+
+def without_hints(toml_text: str) -> str:
+    """A kata.toml's text without its `hints` array (for a student edition, which encodes them)."""
+    wanted = {k: v for k, v in tomllib.loads(toml_text).items() if k != "hints"}
+    for pattern in _HINTS_ARRAYS:
+        stripped = pattern.sub("", toml_text, count=1)
+        try:
+            if tomllib.loads(stripped) == wanted:
+                return stripped
+        except tomllib.TOMLDecodeError:
+            continue
+    raise KitError("kata.toml: its hints array could not be taken out cleanly (write it on one line, or as "
+                   "`hints = [` ... `]` with the brackets on lines of their own)")
+
+
 def _describe(error: ValidationError) -> str:
     parts = []
     for item in error.errors():
@@ -153,6 +193,12 @@ def load_spec(path: Path) -> KataSpec:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise KitError(f"{path}: not valid TOML: {exc}") from exc
+    encoded = path.parent / HINTS_FILE
+    if "hints" not in data and encoded.is_file():
+        try:
+            data["hints"] = decode_hints(encoded.read_text(encoding="utf-8"))
+        except (ValueError, zlib.error) as exc:
+            raise KitError(f"{encoded}: not a hints file the kit wrote ({exc})") from exc
     try:
         spec = KataSpec.model_validate(data)
     except ValidationError as exc:

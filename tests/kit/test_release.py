@@ -91,6 +91,29 @@ def test_edition_without_hidden_checks_grades_the_service_tests_and_says_so(edit
     assert "model-routes-clear-tickets" not in printed
 
 
+def test_edition_hints_are_revealed_not_read(edition, kata_cli) -> None:
+    out, _ = edition
+    kata = Catalog(REPO).get("01")
+    spec_text = (out / "exercises" / kata.name / "kata.toml").read_text()
+    encoded = (out / "exercises" / kata.name / "hints.kata").read_text()
+    assert "hints" not in spec_text.replace("kata hint", "")
+    for hint in kata.spec.hints:  # no hint's words are readable in the edition's files
+        words = hint.split()[:4]
+        assert " ".join(words) not in spec_text and " ".join(words) not in encoded
+    assert Catalog(out).get("01").spec == kata.spec  # the edition reads the same kata
+    code, printed = kata_cli("--root", out, "hint", "01")
+    assert code == 0 and "Hint 1/" in printed and "Hint 2/" not in printed, printed
+
+
+def test_a_kata_toml_whose_hints_cannot_be_taken_out_is_refused() -> None:
+    from kata.catalog import KitError, without_hints
+
+    assert "hints" not in without_hints('id = "01"\nhints = [\n  "a",\n  "b",\n]\ntitle = "t"\n')
+    assert without_hints('id = "01"\nhints = ["a"]  # on one line\ntitle = "t"\n') == 'id = "01"\ntitle = "t"\n'
+    with pytest.raises(KitError):
+        without_hints('id = "01"\nhints = [\n  "a",\n  "b"]\ntitle = "t"\n')
+
+
 def test_edition_workflow_reports_points_to_github_classroom(edition) -> None:
     out, _ = edition
     flow = yaml.safe_load((out / release.WORKFLOW).read_text())

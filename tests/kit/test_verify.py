@@ -117,3 +117,49 @@ def test_a_wrong_solution_patch_that_does_not_apply_is_named(minikit: Path) -> N
     patch.write_text(patch.read_text().replace("model=model, messages", "model=mode, messages"))
     found = problems(minikit)
     assert any(p.startswith("wrong/literal-model: ") and "change.patch does not apply" in p for p in found), found
+
+
+# --------------------------------------------------------------------------- rules and checks
+
+def _brief(minikit: Path) -> Path:
+    return minikit / "exercises/01-echo/README.md"
+
+
+def test_a_rule_that_names_no_check_and_is_not_marked_fails(minikit: Path) -> None:
+    brief = _brief(minikit)
+    brief.write_text(brief.read_text() + "- Greetings are in English.\n")
+    found = problems(minikit)
+    assert any("README.md rules: line" in p and "names no check and is not marked 'Not graded: why'" in p
+               and "Greetings are in English" in p for p in found), found
+
+
+def test_a_rule_that_names_a_check_the_kata_lacks_fails(minikit: Path) -> None:
+    brief = _brief(minikit)
+    brief.write_text(brief.read_text().replace("Checks: `shouts`.", "Checks: `shouts`, `whispers`."))
+    found = problems(minikit)
+    assert any("names checks the kata does not have: whispers" in p for p in found), found
+
+
+def test_a_check_no_rule_names_fails(minikit: Path) -> None:
+    brief = _brief(minikit)
+    brief.write_text(brief.read_text().replace(" Checks: `shouts`.", " Not graded: dropped."))
+    found = problems(minikit)
+    assert "README.md rules: checks no rule names (say which rule each grades): shouts" in found, found
+
+
+def test_a_brief_without_rules_fails(minikit: Path) -> None:
+    _brief(minikit).write_text("# Echo\n\nShout and greet.\n")
+    found = problems(minikit)
+    assert "README.md rules: the brief has no '## Rules and checks' section listing its rules" in found, found
+
+
+def test_rules_are_read_with_their_checks_and_marks() -> None:
+    from kata.instructor import rules
+
+    parsed = rules.parse("# K\n\n## Rules and checks\n\nSome prose.\n\n"
+                         "- One. Checks: `a`, `b` and `c`.\n"
+                         "- Two,\n  on two lines. Not graded: nothing observes it.\n\n"
+                         "Prose after the list.\n\n## Next\n\n- not a rule\n")
+    assert parsed.problems == ()
+    assert [(r.text, r.checks, r.not_graded) for r in parsed.rules] == [
+        ("One.", ("a", "b", "c"), ""), ("Two, on two lines.", (), "nothing observes it.")]

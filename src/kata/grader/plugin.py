@@ -472,14 +472,16 @@ def openai_client() -> Callable[..., ModelClient]:
     """Factory of model clients for learner code: each is a real SDK client in the learner host whose
     requests the grader answers. `timeout_on`/`error_on` (request indexes or a predicate) simulate
     time-outs and connection errors, `on_timeout` runs before a simulated time-out, `on_request` sees
-    every request; `is_async=True` gives an `AsyncOpenAI`."""
+    every request; `is_async=True` gives an `AsyncOpenAI`; `sdk_defaults=True` the client a caller gets
+    from `openai.OpenAI()` (the SDK's two retries and 600 s time-out), for briefs' time-out and retry rules."""
     check = _current()
 
     def make(*, timeout_on: Any = None, on_timeout: Callable[[SentRequest], None] | None = None,
              error_on: Any = None, on_request: Callable[[SentRequest], None] | None = None,
-             is_async: bool = False) -> ModelClient:
+             is_async: bool = False, sdk_defaults: bool = False) -> ModelClient:
         client = ModelClient(len(check.clients) + 1, is_async=is_async, timeout_on=timeout_on,
-                             on_timeout=on_timeout, error_on=error_on, on_request=on_request)
+                             on_timeout=on_timeout, error_on=error_on, on_request=on_request,
+                             sdk_defaults=sdk_defaults)
         check.clients[client.number] = client
         return client
 

@@ -61,12 +61,12 @@ class ModelClient:
     """A model client for learner code, kept by the grader: the host builds a real SDK client from it
     whose requests come back here. `timeout_on`/`error_on` simulate time-outs and dropped connections
     (request indexes or a predicate on the SentRequest), `on_timeout` runs before a simulated time-out,
-    `on_request` sees every request."""
+    `on_request` sees every request; `sdk_defaults` keeps the SDK's own retries and time-out."""
 
     def __init__(self, number: int, *, is_async: bool = False, timeout_on: Any = None,
                  on_timeout: Callable[[Any], None] | None = None, error_on: Any = None,
-                 on_request: Callable[[Any], None] | None = None) -> None:
-        self.number, self.is_async = number, is_async
+                 on_request: Callable[[Any], None] | None = None, sdk_defaults: bool = False) -> None:
+        self.number, self.is_async, self.sdk_defaults = number, is_async, sdk_defaults
         self.timeout_on, self.on_timeout, self.error_on, self.on_request = timeout_on, on_timeout, error_on, on_request
 
     def __repr__(self) -> str:
@@ -95,7 +95,7 @@ class Connection:
             return {"$": "handle", "id": object.__getattribute__(value, "_id")}
         if isinstance(value, ModelClient):
             self.clients[value.number] = value
-            return {"$": "client", "id": value.number, "async": value.is_async}
+            return {"$": "client", "id": value.number, "async": value.is_async, "sdk_defaults": value.sdk_defaults}
         if isinstance(value, FakeClock):
             number = next((n for n, c in self.clocks.items() if c is value), len(self.clocks) + 1)
             self.clocks[number] = value

@@ -73,7 +73,8 @@ class Host:
         if tag["$"] == "clock":
             return self._clocks.setdefault(number, RemoteClock(self.channel, number))
         if number not in self._clients:
-            self._clients[number] = client_for(self.channel, number, bool(tag.get("async")))
+            self._clients[number] = client_for(self.channel, number, bool(tag.get("async")),
+                                              bool(tag.get("sdk_defaults")))
         return self._clients[number]
 
     def serve(self) -> None:

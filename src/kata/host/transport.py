@@ -62,12 +62,16 @@ class AsyncGraderTransport(httpx2.AsyncBaseTransport):
         return _response(request, self.channel.ask(_request_message(self.number, request)))
 
 
-def client_for(channel: Any, number: int, is_async: bool = False) -> Any:
-    """An `openai.OpenAI` (or `AsyncOpenAI`) whose requests the grader answers; the SDK's own retries off."""
+def client_for(channel: Any, number: int, is_async: bool = False, sdk_defaults: bool = False) -> Any:
+    """An `openai.OpenAI` (or `AsyncOpenAI`) whose requests the grader answers. The SDK's own retries are
+    off, unless `sdk_defaults` asks for the client a caller gets from `openai.OpenAI()` (two retries, a
+    600 s time-out): what a brief's time-out and retry rules are graded against."""
     import openai
 
+    options: dict[str, Any] = {"api_key": DUMMY_KEY, "base_url": BASE_URL}
+    if not sdk_defaults:
+        options["max_retries"] = 0
     if is_async:
-        return openai.AsyncOpenAI(api_key=DUMMY_KEY, base_url=BASE_URL, max_retries=0,
-                                  http_client=httpx2.AsyncClient(transport=AsyncGraderTransport(channel, number)))
-    return openai.OpenAI(api_key=DUMMY_KEY, base_url=BASE_URL, max_retries=0,
-                         http_client=httpx2.Client(transport=GraderTransport(channel, number)))
+        transport = AsyncGraderTransport(channel, number)
+        return openai.AsyncOpenAI(**options, http_client=httpx2.AsyncClient(transport=transport))
+    return openai.OpenAI(**options, http_client=httpx2.Client(transport=GraderTransport(channel, number)))

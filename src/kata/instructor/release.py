@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from kata import __version__, targets
-from kata.catalog import Catalog, Kata, KitError
+from kata.catalog import HINTS_FILE, Catalog, Kata, KitError, encode_hints, without_hints
 from kata.grader import replay, runner, session
 from kata.outputs.results import KataResult
 
@@ -176,6 +176,9 @@ def build(catalog: Catalog, out: Path, *, with_hidden_checks: bool, katas: list[
     (out / ".gitignore").write_text(".venv/\n.nox/\n.kata/\n__pycache__/\n*.pyc\n", encoding="utf-8")
     for kata in katas:
         _copy(kata.exercise_dir, out / "exercises" / kata.name)
+        spec_file = out / "exercises" / kata.name / "kata.toml"
+        spec_file.write_text(without_hints(spec_file.read_text(encoding="utf-8")), encoding="utf-8")
+        (spec_file.parent / HINTS_FILE).write_text(encode_hints(kata.spec.hints), encoding="utf-8")
         fixtures = out / "fixtures" / kata.name
         for sub in ("service-tests", "data", "recorded.toml"):  # recorded.toml: where real recordings came from
             _copy(kata.fixtures_dir / sub, fixtures / sub)

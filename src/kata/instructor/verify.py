@@ -5,7 +5,8 @@ and fails every check that is not a guard; the solution has full marks; each kno
 fails exactly the checks it declares, and together they fail every check; every alternative correct
 solution (written from the brief alone) has full marks too; the solution run plays
 every recorded interaction; no cassette holds a secret; the kit's copy of the legacy tests is the
-exercise's.
+exercise's; every rule of the brief names the checks that grade it (or says it is not graded), and
+every check grades a rule.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from kata import targets
 from kata.catalog import Kata, KitError
 from kata.checks import EXISTING_TESTS
 from kata.grader import replay, session
+from kata.instructor import rules
 from kata.outputs.results import KataResult, Status
 
 MIN_WRONG = 2
@@ -190,4 +192,8 @@ def verify(katas: list[Kata], workers: int | None = None) -> list[KataVerdict]:
         unkilled = sorted(all_ids - killed[kata.id])
         if unkilled:
             verdict.problems.append(f"no known-wrong solution fails: {', '.join(unkilled)}")
+        brief = kata.exercise_dir / "README.md"
+        if brief.is_file() and all_ids:
+            verdict.problems += [f"README.md rules: {p}" for p in rules.against(rules.read(brief), all_ids)]
+            verdict.proved.append(f"rules: {len(rules.read(brief).rules)} in the brief, each graded or marked")
     return [verdicts[k.id] for k in katas]
