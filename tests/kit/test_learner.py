@@ -146,17 +146,19 @@ def _console():
 # --------------------------------------------------------------------------- solution
 
 
-def test_solution_asks_before_the_first_grade_then_shows_a_diff_and_notes(minikit: Path, kata_cli,
-                                                                         monkeypatch) -> None:
+def test_solution_asks_until_the_kata_is_changed_then_shows_a_diff_and_notes(minikit: Path, kata_cli,
+                                                                             monkeypatch) -> None:
     monkeypatch.setattr(loop, "_ask", lambda out, question: None)
     code, out = kata_cli("--root", minikit, "solution", "01")
-    assert code == 1 and "You have not graded kata 01 yet" in out and "+++ solution/" not in out
+    assert code == 1 and "You have not changed kata 01 yet" in out and "+++ solution/" not in out
+    kata_cli("--root", minikit, "grade", "01")  # grading the starter (as `nox -s grade` does) is not a try
+    code, out = kata_cli("--root", minikit, "solution", "01")
+    assert code == 1 and "You have not changed kata 01 yet" in out
     monkeypatch.setattr(loop, "_ask", lambda out, question: True)
     code, out = kata_cli("--root", minikit, "solution", "01")
     assert code == 0 and "--- yours/echo/__init__.py" in out and "+++ solution/echo/__init__.py" in out
 
-    kata_cli("--root", minikit, "grade", "01")
-    monkeypatch.setattr(loop, "_ask", lambda out, question: pytest.fail("asked after a grade"))
+    monkeypatch.setattr(loop, "_ask", lambda out, question: pytest.fail("asked after a change"))
     (minikit / "exercises" / "01-echo" / "tests" / "test_mine.py").write_text("def test_mine():\n    pass\n")
     code, out = kata_cli("--root", minikit, "solution", "01")
     assert code == 0

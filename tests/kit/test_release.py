@@ -86,9 +86,20 @@ def test_responses_api_answers_lose_their_echoed_instructions() -> None:
 
 def test_edition_without_hidden_checks_grades_the_service_tests_and_says_so(edition, kata_cli) -> None:
     out, _ = edition
-    code, printed = kata_cli("--root", out, "grade", "01")
+    classroom = out / ".kata" / "classroom-test.json"
+    code, printed = kata_cli("--root", out, "grade", "01", "--classroom", classroom)
     assert "existing-tests" in printed and "instructor grades the rest" in printed
     assert "model-routes-clear-tickets" not in printed
+    # The untouched starter is not passed, nor at full marks: nothing here graded the change.
+    assert code == 1 and "service tests pass" in printed and "1 katas not graded here" in printed, printed
+    assert "at full marks" not in printed and "1/1" not in printed
+    result = json.loads(classroom.read_text())
+    assert result["status"] == "fail" and result["max_score"] == 0
+    assert all(test["score"] == 0 for test in result["tests"])  # no points for what it did not grade
+    code, listed = kata_cli("--root", out, "list")
+    assert "service tests pass" in listed and "passed" not in listed
+    code, shown = kata_cli("--root", out, "next")
+    assert "Next: 01" in shown and "Every kata is passed" not in shown
 
 
 def test_edition_hints_are_revealed_not_read(edition, kata_cli) -> None:

@@ -322,11 +322,11 @@ def _assemble(
         message = (message + " " if message else "") + (
             f"{received.forged} result line(s) not written by the grader reached this run and were ignored.")
     if not kata.has_hidden_checks and not message:
-        message = ("This edition has no hidden checks: only the service's own tests were run. "
+        message = ("Not graded here: this edition has no hidden checks, so only the service's own tests ran. "
                    "Your instructor grades the rest.")
     plays = (received.of_kind("plays") or [{"plays": {}}])[-1]["plays"]
     return KataResult.build(**build, checks=checks, message=message, crashed=bool(kit_errors),
-                            cassette_plays=plays, problem=problem)
+                            cassette_plays=plays, problem=problem, hidden_checks=kata.has_hidden_checks)
 
 
 def _started_check_ids(received: Received) -> set[str]:

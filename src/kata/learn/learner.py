@@ -275,9 +275,24 @@ def solution_view(kata: Kata, pristine: Starter | None) -> SolutionView:
 # --------------------------------------------------------------------------- next
 
 
+def changed(kata: Kata) -> bool | None:
+    """Whether the learner's folder differs from the starter (None when no pristine starter is known)."""
+    pristine = starter(kata)
+    if pristine is None or not kata.exercise_dir.is_dir():
+        return None
+    return compare(read_tree(kata.exercise_dir), pristine.files).any
+
+
 def next_kata(catalog: Catalog, progress: Progress) -> Kata | None:
-    """The first kata, in catalog order, not yet passed."""
-    return next((k for k in catalog.katas if progress.status(k.id) != "passed"), None)
+    """The first kata, in catalog order, not yet passed. Without hidden checks nothing can pass, so there it
+    is the first kata the learner has not changed yet."""
+    for kata in catalog.katas:
+        if not kata.has_hidden_checks:
+            if not changed(kata):
+                return kata
+        elif progress.status(kata.id) != "passed":
+            return kata
+    return None
 
 
 def brief_opening(kata: Kata, limit: int = 700) -> str:

@@ -173,8 +173,13 @@ def cmd_next(args: argparse.Namespace, catalog: Catalog, out: Console) -> int:
     progress = Progress(catalog.root)
     kata = learner.next_kata(catalog, progress)
     if kata is None:
-        out.print(f"[green]Every kata is passed ({len(catalog.katas)} of {len(catalog.katas)}).[/] "
-                  "`kata list` shows your scores; `kata solution NN` compares yours with the reference.")
+        if any(not k.has_hidden_checks for k in catalog.katas):
+            out.print(f"[green]You have changed every kata ({len(catalog.katas)} of {len(catalog.katas)}).[/] This "
+                      "edition has no hidden checks, so it cannot say whether they pass: your instructor grades "
+                      "them. `kata check NN` runs a service's own tests.")
+        else:
+            out.print(f"[green]Every kata is passed ({len(catalog.katas)} of {len(catalog.katas)}).[/] "
+                      "`kata list` shows your scores; `kata solution NN` compares yours with the reference.")
         return 0
     spec, entry = kata.spec, progress.entry(kata.id)
     status = progress.status(kata.id) + (f" {entry.score}/{entry.max_score}" if entry.max_score else "")
@@ -258,8 +263,10 @@ def cmd_solution(args: argparse.Namespace, catalog: Catalog, out: Console) -> in
             out.print(f"[yellow]{escape(str(exc))}[/]")
         return 1
     entry = Progress(catalog.root).entry(kata.id)
-    if entry.graded_at is None and not args.yes:
-        out.print(f"You have not graded kata {kata.id} yet. Trying first ([bold]kata grade {kata.id}[/], "
+    # Grading alone proves nothing (`nox -s grade` grades every kata): the guard asks for a change of your own.
+    tried = learner.changed(kata)
+    if (not tried if tried is not None else entry.graded_at is None) and not args.yes:
+        out.print(f"You have not changed kata {kata.id} yet. Trying first ([bold]kata watch {kata.id}[/], "
                   f"[bold]kata hint {kata.id}[/]) teaches more than reading the answer.")
         if not _confirmed(out, "Show the reference solution anyway?", args.yes, f"kata solution {kata.id} --yes"):
             return 1

@@ -32,9 +32,10 @@ def console() -> Console:
 
 def print_result(out: Console, result: KataResult) -> None:
     """One kata: title, score, each check, and for failed checks what was observed and a hint."""
-    colour = "green" if result.full_marks else ("yellow" if result.passed else "red")
+    colour = "green" if result.full_marks else ("yellow" if result.passed or not result.hidden_checks else "red")
+    score = f"{result.score}/{result.max_score}" if result.hidden_checks else _service_tests(result)
     out.print(
-        f"[bold]{result.id} {escape(result.title)}[/]  [{colour}]{result.score}/{result.max_score}[/]"
+        f"[bold]{result.id} {escape(result.title)}[/]  [{colour}]{score}[/]"
         f"  [dim]({result.target}, {result.duration_s:.1f} s)[/]"
     )
     if result.message:
@@ -42,7 +43,7 @@ def print_result(out: Console, result: KataResult) -> None:
     previous = ""
     for item in result.checks:
         guard = " [dim](existing behaviour)[/]" if item.guard else ""
-        tag = escape(f"[{item.id}, {item.points}/{item.max_points}]")
+        tag = escape(f"[{item.id}, {item.points}/{item.max_points}]" if result.hidden_checks else f"[{item.id}]")
         out.print(f"  {MARKS[item.status]} {escape(item.title)} [dim]{tag}[/]{guard}")
         if item.status != Status.PASSED and item.message:
             for line in message_lines(item.message, previous):
@@ -71,12 +72,23 @@ def _observed(message: str) -> list[str]:
     return lines[: next((n for n, ln in enumerate(lines) if ln.startswith("expected:")), len(lines))]
 
 
+def _service_tests(result: KataResult) -> str:
+    """What an ungraded kata (an edition without hidden checks) can say: how the service's own tests did."""
+    return "service tests pass" if result.status == Status.PASSED else "service tests fail"
+
+
 def print_summary(out: Console, results: list[KataResult]) -> None:
-    """A closing line: how many katas have full marks, and the total score."""
-    full = sum(1 for r in results if r.full_marks)
-    score = sum(r.score for r in results)
-    top = sum(r.max_score for r in results)
-    out.print(f"[bold]{full} of {len(results)} katas at full marks[/], {score}/{top} points in all.")
+    """A closing line: how many katas have full marks, and the total score; ungraded katas said apart."""
+    graded = [r for r in results if r.hidden_checks]
+    ungraded = [r for r in results if not r.hidden_checks]
+    if graded:
+        full = sum(1 for r in graded if r.full_marks)
+        score, top = sum(r.score for r in graded), sum(r.max_score for r in graded)
+        out.print(f"[bold]{full} of {len(graded)} katas at full marks[/], {score}/{top} points in all.")
+    if ungraded:
+        passing = sum(1 for r in ungraded if r.status == Status.PASSED)
+        out.print(f"[bold]{len(ungraded)} katas not graded here[/]: the service's own tests pass in {passing} of "
+                  f"{len(ungraded)}; this edition has no hidden checks, so your instructor grades your changes.")
 
 
 def print_catalog(out: Console, katas: list[Kata], progress: Progress) -> None:
@@ -86,9 +98,9 @@ def print_catalog(out: Console, katas: list[Kata], progress: Progress) -> None:
         table.add_column(column)
     for kata in katas:
         state = progress.status(kata.id)
-        style = {"passed": "green", "in progress": "yellow"}.get(state, "dim")
+        style = {"passed": "green", "in progress": "yellow", "service tests pass": "yellow"}.get(state, "dim")
         entry = progress.entry(kata.id)
-        score = f" {entry.score}/{entry.max_score}" if entry.max_score else ""
+        score = f" {entry.score}/{entry.max_score}" if entry.max_score and entry.hidden_checks else ""
         table.add_row(kata.id, str(kata.spec.phase), kata.spec.title, f"{kata.spec.estimated_minutes} min",
                       f"[{style}]{state}{score}[/]", f"{entry.hints_shown}/{len(kata.spec.hints)}")
     out.print(table)

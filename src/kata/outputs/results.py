@@ -57,6 +57,8 @@ class KataResult(BaseModel):
     duration_s: float
     message: str = Field(default="", description="kata-level message, e.g. a time-out or a crash")
     problem: Problem | None = Field(default=None, description="what went wrong with the run itself, if anything")
+    hidden_checks: bool = Field(default=True, description="false: an edition without hidden checks ran only the "
+                                                          "service's own tests, so this is no grade (never passed)")
     checks: list[CheckResult]
     # For `kata verify`, not for learners: how often each recorded interaction was played.
     cassette_plays: dict[str, list[int]] = Field(default_factory=dict, exclude=True)
@@ -66,11 +68,12 @@ class KataResult(BaseModel):
         cls, *, id: str, slug: str, title: str, target: str, pass_mark: int, duration_s: float,
         checks: list[CheckResult], message: str = "", crashed: bool = False,
         cassette_plays: dict[str, list[int]] | None = None, problem: Problem | None = None,
+        hidden_checks: bool = True,
     ) -> KataResult:
-        """Derive score, passed and status from the checks."""
+        """Derive score, passed and status from the checks (never passed when the hidden checks did not run)."""
         score = sum(c.points for c in checks)
         max_score = sum(c.max_points for c in checks)
-        passed = max_score > 0 and score * 100 >= pass_mark * max_score and not crashed
+        passed = max_score > 0 and score * 100 >= pass_mark * max_score and not crashed and hidden_checks
         if crashed or not checks:
             status = Status.ERROR
         elif score == max_score:
@@ -81,11 +84,12 @@ class KataResult(BaseModel):
             id=id, slug=slug, title=title, target=target, score=score, max_score=max_score,
             pass_mark=pass_mark, passed=passed, status=status, duration_s=round(duration_s, 3),
             message=message, checks=checks, cassette_plays=cassette_plays or {}, problem=problem,
+            hidden_checks=hidden_checks,
         )
 
     @property
     def full_marks(self) -> bool:
-        return self.status == Status.PASSED
+        return self.status == Status.PASSED and self.hidden_checks
 
     def failed_ids(self) -> set[str]:
         """Ids of the checks that did not pass."""
@@ -164,12 +168,13 @@ def gradescope_json(report: GradeReport, visibility: str = "visible") -> dict[st
 
 def classroom_json(report: GradeReport) -> dict[str, object]:
     """A GitHub Classroom runner result (read by classroom-resources/autograding-grading-reporter)."""
+    # A kata whose hidden checks did not run is not graded: it carries no points, earned or possible.
     tests = [{"name": f"{kata.id} {item.title}", "status": "pass" if item.status == Status.PASSED else "fail",
-              "message": _check_output(kata, item), "score": item.points, "line_no": 0,
-              "execution_time": f"{kata.duration_s:.1f}s"}
+              "message": _check_output(kata, item), "score": item.points if kata.hidden_checks else 0,
+              "line_no": 0, "execution_time": f"{kata.duration_s:.1f}s"}
              for kata in report.katas for item in kata.checks]
     return {"version": 1, "status": "pass" if report.all_full_marks else "fail",
-            "max_score": sum(k.max_score for k in report.katas), "tests": tests}
+            "max_score": sum(k.max_score for k in report.katas if k.hidden_checks), "tests": tests}
 
 
 def write_gradescope(report: GradeReport, path: Path, visibility: str = "visible") -> None:
