@@ -129,3 +129,21 @@ def test_report_fetches_nothing(tmp_path) -> None:
     for marker in ("src=\"http", "href=\"http", "src='http", "href='http", "@import", "url(http"):
         assert marker not in page
     assert "<link " not in page  # styles are inline
+
+
+def test_feedback_markdown_keeps_observed_expected_and_hint_apart() -> None:
+    from markdown_it import MarkdownIt
+
+    from kata.instructor.records import Kind, LearnerRecord, SubmissionStatus
+
+    kata = _kata("01", "ticket-triage", {"a": (0, 2), "b": (0, 1), "c": (1, 1)})
+    record = LearnerRecord(learner="ada", source="ada/", kind=Kind.FOLDER, status=SubmissionStatus.GRADED,
+                           score=kata.score, max_score=kata.max_score, katas=[kata])
+    rendered = MarkdownIt("commonmark").render(cohort.feedback_markdown(record))
+    items = [line for line in rendered.splitlines() if line.startswith("<li>")]
+    # Each line of a failed check's message is an item of its own, not one run-on paragraph.
+    assert "<li><strong>observed:</strong> x</li>" in items and "<li><strong>hint:</strong> z</li>" in items
+    assert "<li><strong>expected:</strong> y</li>" in items
+    # The second check failed the same way: said once, in the one folding form.
+    assert "<li><strong>observed:</strong> the same as the check above</li>" in items
+    assert rendered.count("<strong>hint:</strong> z") == 1

@@ -589,6 +589,15 @@ def write_outputs(out: Path, learners: list[LearnerRecord], katas: list[Kata], s
     write_atomic(out / "report.html", cohort_report.render_html(learners, katas, maxima, summary))
 
 
+def _labelled(line: str) -> str:
+    """A message line for Markdown: its label (`observed:`, `expected:`, `hint:`) in bold, markup escaped."""
+    label, sep, rest = line.partition(": ")
+    text = line.replace("<", "&lt;")
+    if sep and label in ("observed", "expected", "hint"):
+        return f"**{label}:** {rest.replace('<', '&lt;')}"
+    return text
+
+
 def feedback_markdown(record: LearnerRecord) -> str:
     """The learner-facing feedback of one learner: scores, failed checks with what was observed and hints."""
     lines = [f"# Feedback for {record.learner}", ""]
@@ -614,7 +623,8 @@ def feedback_markdown(record: LearnerRecord) -> str:
                 lines.append(f"- [x] {item.title}")
                 continue
             lines.append(f"- [ ] {item.title} ({item.points}/{item.max_points})")
-            lines += [f"    {line}" for line in message_lines(item.message, previous) if line.strip()]
+            # One nested item per line: Markdown would join plain lines into one paragraph.
+            lines += [f"  - {_labelled(line)}" for line in message_lines(item.message, previous) if line.strip()]
             previous = item.message
         lines.append("")
     return "\n".join(lines)

@@ -52,15 +52,19 @@ def print_result(out: Console, result: KataResult) -> None:
     out.print()
 
 
+SAME = "observed: the same as the check above"
+
+
 def message_lines(message: str, previous: str) -> list[str]:
     """The lines to show of a failed check's message, after the message of the failed check before it.
 
-    A starter often fails many checks for one reason: say it once (each check keeps its hint)."""
+    A starter often fails many checks for one reason: say it once, in one form (the lines that differ stay)."""
     lines = message.splitlines()
     if message == previous:
-        return ["(same as above)"]
+        return [SAME]
     if _observed(message) and _observed(message) == _observed(previous):
-        return ["observed: the same as above"] + [ln for ln in lines if ln.startswith("hint:")]
+        earlier = set(previous.splitlines())
+        return [SAME] + [ln for ln in lines[len(_observed(message)):] if ln not in earlier]
     return lines
 
 
