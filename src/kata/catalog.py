@@ -208,29 +208,42 @@ def load_spec(path: Path) -> KataSpec:
     return spec
 
 
+def is_kit(folder: Path) -> bool:
+    """A kit (or a student edition) root: `pyproject.toml` beside `exercises/`, or beside `fixtures/` when the
+    learner's exercises/ went missing (so that `kata reset` can bring the katas back)."""
+    return (folder / "pyproject.toml").is_file() and ((folder / "exercises").is_dir() or (folder / "fixtures").is_dir())
+
+
 def find_root(start: Path | None = None) -> Path:
-    """The kit root: $KATA_ROOT, or the nearest folder upwards holding `exercises/` and `pyproject.toml`."""
+    """The kit root: $KATA_ROOT, or the nearest kit folder upwards."""
     if env := os.environ.get("KATA_ROOT"):
         return Path(env).resolve()
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / "exercises").is_dir() and (folder / "pyproject.toml").is_file():
+        if is_kit(folder):
             return folder
     raise KitError("no kit found: run this inside the katas repository (a folder with exercises/)")
 
 
 class Catalog:
-    """All katas of one kit, in id order."""
+    """All katas of one kit, in id order. A kata whose kata.toml is broken is left out (and named in
+    `broken`), so that one bad file does not stop the others from being graded."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.broken: dict[str, str] = {}  # folder name -> what is wrong with its kata.toml
 
     @cached_property
     def katas(self) -> list[Kata]:
         katas = []
-        folders = sorted(p for p in (self.root / "exercises").iterdir() if p.is_dir() and p.name[:2].isdigit())
+        exercises = self.root / "exercises"
+        folders = sorted(p for p in exercises.iterdir() if p.is_dir() and p.name[:2].isdigit()) \
+            if exercises.is_dir() else []
         for folder in folders:
-            katas.append(Kata(load_spec(folder / "kata.toml"), self.root))
+            try:
+                katas.append(Kata(load_spec(folder / "kata.toml"), self.root))
+            except KitError as exc:
+                self.broken[folder.name] = str(exc)
         ids = [k.id for k in katas]
         if len(set(ids)) != len(ids):
             raise KitError(f"{self.root / 'exercises'}: two katas share an id: {ids}")
@@ -242,6 +255,9 @@ class Catalog:
         for kata in self.katas:
             if kata.id == wanted:
                 return kata
+        for name, problem in self.broken.items():
+            if name[:2] == wanted:
+                raise KitError(problem)
         known = ", ".join(k.id for k in self.katas) or "none"
         raise KitError(f"unknown kata '{kata_id}' (known: {known})")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from kata import __version__, targets
-from kata.catalog import Catalog, Kata, KitError, find_root
+from kata.catalog import Catalog, Kata, KitError, find_root, is_kit
 from kata.grader import runner, session
 from kata.host import sandbox
 from kata.instructor import cohort, gradescope, record, release, verify
@@ -103,13 +103,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = report.console()
     try:
         root = args.root.resolve() if args.root else find_root()
+        if args.root and not is_kit(root):
+            raise KitError(f"--root {args.root}: not a kit (no pyproject.toml beside exercises/ there)")
         catalog = Catalog(root)
+        _say_what_is_missing(catalog, out)
         if loop.keeps_starters(args):
             learner.keep_starters(catalog)  # outside git only: `kata reset` needs the pristine starter
-        return COMMANDS[args.command](args, catalog, out)
+        code = COMMANDS[args.command](args, catalog, out)
+        # The other katas were graded; a broken kata.toml still makes the run a kit error.
+        return 2 if catalog.broken and args.command in ("grade", "verify") else code
     except KitError as exc:
         out.print(f"[red]kata: {escape(str(exc))}[/]")
         return 2
+
+
+def _say_what_is_missing(catalog: Catalog, out: report.Console) -> None:
+    """A missing exercises/ folder or a broken kata.toml is said once, and the rest goes on."""
+    if not (catalog.root / "exercises").is_dir():
+        out.print("[yellow]exercises/ is missing: `kata reset NN` brings a kata's starter back.[/]")
+        return
+    catalog.katas  # noqa: B018 (reading the catalog finds the broken kata.toml files)
+    for name, problem in catalog.broken.items():
+        out.print(f"[red]kata: {escape(problem)}[/] [dim](kata {escape(name)} is left out; the others go on)[/]")
 
 
 def cmd_list(args: argparse.Namespace, catalog: Catalog, out: report.Console) -> int:

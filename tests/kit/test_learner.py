@@ -124,6 +124,41 @@ def test_reset_in_a_clone_restores_the_kits_version_not_the_learners_commit(tmp_
     assert b"A tiny legacy module" in pristine.files["echo/__init__.py"]
 
 
+def test_reset_brings_back_a_deleted_kata_in_git_and_outside_it(tmp_path: Path, minikit: Path, kata_cli) -> None:
+    kata_cli("--root", minikit, "list")  # outside git: the kit keeps the starters
+    shutil.rmtree(minikit / "exercises")
+    code, out = kata_cli("--root", minikit, "list")
+    assert "exercises/ is missing: `kata reset NN` brings a kata's starter back" in out
+    code, out = kata_cli("--root", minikit, "reset", "02", "--yes")
+    assert code == 0 and "Restored exercises/02-count" in out, out
+    assert Catalog(minikit).get("02").spec.title and (minikit / "exercises/02-count/tests/test_wc.py").is_file()
+
+    clone = tmp_path / "clone"
+    shutil.copytree(minikit, clone, ignore=shutil.ignore_patterns(".kata"))
+    kata_cli("--root", clone, "reset", "01", "--yes")  # without the kept copies, 01 is lost here...
+    git(clone, "init", "-q", "-b", "main")
+    (clone / ".gitignore").write_text(".kata/\n")
+    shutil.copytree(minikit / ".kata" / "starters" / "01-echo", clone / "exercises" / "01-echo")
+    git(clone, "add", "-A")
+    git(clone, "commit", "-q", "-m", "kit")
+    shutil.rmtree(clone / "exercises" / "01-echo")  # ...and in git a deleted kata comes back from HEAD
+    code, out = kata_cli("--root", clone, "reset", "1", "--yes")
+    assert code == 0 and "Restored exercises/01-echo" in out and "git HEAD" in out, out
+    code, out = kata_cli("--root", clone, "reset", "07", "--yes")
+    assert code == 2 and "unknown kata '07'" in out and "Traceback" not in out
+
+
+def test_a_missing_root_and_a_broken_kata_toml_are_said_plainly(tmp_path: Path, minikit: Path, kata_cli) -> None:
+    code, out = kata_cli("--root", tmp_path / "nowhere", "list")
+    assert code == 2 and "not a kit" in out and "Traceback" not in out
+    (minikit / "exercises/02-count/kata.toml").write_text("id = 2\n")
+    code, out = kata_cli("--root", minikit, "grade")
+    assert code == 2 and "kata 02-count is left out; the others go on" in out, out
+    assert "01 Echo" in out  # the other kata was graded
+    code, out = kata_cli("--root", minikit, "grade", "02")
+    assert code == 2 and "02-count/kata.toml" in out
+
+
 def test_reset_without_any_pristine_copy_says_where_to_get_one(minikit: Path, capsys) -> None:
     kata = Catalog(minikit).get("01")
     assert learner.starter(kata) is None  # no git, and no copy kept yet

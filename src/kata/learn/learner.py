@@ -79,8 +79,7 @@ def _in_git(root: Path) -> bool:
     return any((folder / ".git").exists() for folder in (root, *root.parents))
 
 
-def _from_git(kata: Kata) -> Starter | None:
-    root = kata.root
+def _from_git(root: Path, name: str) -> Starter | None:
     if shutil.which("git") is None or not _in_git(root):
         return None
     for ref in ("@{upstream}", "HEAD"):
@@ -88,7 +87,7 @@ def _from_git(kata: Kata) -> Starter | None:
         commit = _git(root, "rev-parse", "--short", ref)
         if commit.returncode != 0:
             continue
-        folder = f"exercises/{kata.name}"
+        folder = f"exercises/{name}"
         listing = _git(root, "ls-tree", "-r", "-z", ref, "--", folder)
         entries = []
         for line in listing.stdout.split(b"\0"):
@@ -116,8 +115,8 @@ def _kept_dir(kata: Kata) -> Path:
     return kata.root / STARTERS / kata.name
 
 
-def _from_kept_copy(kata: Kata) -> Starter | None:
-    folder = _kept_dir(kata)
+def _from_kept_copy(root: Path, name: str) -> Starter | None:
+    folder = root / STARTERS / name
     if not folder.is_dir():
         return None
     note = folder.with_suffix(".json")
@@ -127,7 +126,31 @@ def _from_kept_copy(kata: Kata) -> Starter | None:
 
 def starter(kata: Kata) -> Starter | None:
     """The pristine starter of a kata: the kit's kept copy, else git; None when neither has it."""
-    return _from_kept_copy(kata) or _from_git(kata)
+    return _from_kept_copy(kata.root, kata.name) or _from_git(kata.root, kata.name)
+
+
+def lost_kata(root: Path, kata_id: str) -> tuple[str, Starter] | None:
+    """A kata whose exercise folder is gone: its folder name and starter, from the kept copy or git."""
+    wanted = kata_id.split("-", 1)[0].zfill(2)
+    names = {p.name for p in (root / STARTERS).iterdir() if p.is_dir()} if (root / STARTERS).is_dir() else set()
+    if shutil.which("git") is not None and _in_git(root):
+        listing = _git(root, "ls-tree", "--name-only", "HEAD", "exercises/")
+        names |= {Path(line).name for line in listing.stdout.decode(errors="replace").splitlines()}
+    for name in sorted(n for n in names if n[:2] == wanted and not (root / "exercises" / n).exists()):
+        found = _from_kept_copy(root, name) or _from_git(root, name)
+        if found is not None and found.files:
+            return name, found
+    return None
+
+
+def restore(root: Path, name: str, pristine: Starter) -> int:
+    """Write a lost kata's starter back to `exercises/<name>/`; returns the number of files written."""
+    folder = root / "exercises" / name
+    for rel, data in pristine.files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return len(pristine.files)
 
 
 def keep_starters(catalog: Catalog) -> list[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from kata import targets
-from kata.catalog import Catalog, Kata
+from kata.catalog import Catalog, Kata, KitError
 from kata.instructor import record
 from kata.learn import learner, live, watch
 from kata.learn.progress import Progress
@@ -203,7 +203,10 @@ def cmd_next(args: argparse.Namespace, catalog: Catalog, out: Console) -> int:
 
 def cmd_reset(args: argparse.Namespace, catalog: Catalog, out: Console) -> int:
     """`kata reset NN [--yes]`."""
-    kata = catalog.get(args.kata)
+    try:
+        kata = catalog.get(args.kata)
+    except KitError:
+        return _restore_lost(args, catalog, out)
     pristine = learner.starter(kata)
     folder = f"exercises/{kata.name}"
     if pristine is None:
@@ -232,6 +235,22 @@ def cmd_reset(args: argparse.Namespace, catalog: Catalog, out: Console) -> int:
     backup = _rel(kata, done.backup) if done.backup else ""
     out.print(f"[green]Restored {restored} file(s) and removed {len(done.changes.added)} file(s) you added.[/] "
               f"Your versions are in {escape(backup)}; copy back whatever you want to keep.")
+    return 0
+
+
+def _restore_lost(args: argparse.Namespace, catalog: Catalog, out: Console) -> int:
+    """`kata reset NN` for a kata whose folder was deleted: bring the starter back."""
+    lost = learner.lost_kata(catalog.root, args.kata)
+    if lost is None:
+        raise KitError(f"unknown kata '{args.kata}': no folder in exercises/, and neither git nor the copy the kit "
+                       "keeps (.kata/starters/) has one; get it again from the kit you started from")
+    name, pristine = lost
+    out.print(f"exercises/{escape(name)} is missing. Restore the starter ({escape(pristine.source)}, "
+              f"{len(pristine.files)} files)?")
+    if not _confirmed(out, f"Restore exercises/{name}?", args.yes, f"kata reset {args.kata} --yes"):
+        return 1
+    written = learner.restore(catalog.root, name, pristine)
+    out.print(f"[green]Restored exercises/{escape(name)} ({written} files).[/]")
     return 0
 
 
