@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -264,3 +265,23 @@ def test_brief_rows_are_chosen_by_what_differed() -> None:
     assert replay.unmatched_aspects(sent, [sent], True) == ["count"]
     other = replay.Identity("POST /v1/chat/completions", "n", True, "text", (), (), ("REC-2",))
     assert replay.unmatched_aspects(sent, [other], False) == ["model", "streaming", "records"]
+
+
+def test_a_module_not_written_yet_is_named_without_the_import_machinerys_frames(tmp_path: Path) -> None:
+    import importlib
+    import json
+
+    from kata.host.errors import describe_error
+
+    (tmp_path / "oncall").mkdir()
+    (tmp_path / "oncall" / "__init__.py").write_text("")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        with pytest.raises(ImportError) as caught:
+            importlib.import_module("oncall.timeline")  # kata 02's starter: the module the learner adds
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("oncall", None)
+    info = describe_error(caught.value, tmp_path)
+    assert info["message"] == "No module named 'oncall.timeline'" and info["where"] == ""
+    assert "frozen" not in json.dumps(info) and "importlib" not in json.dumps(info)
