@@ -34,9 +34,11 @@ class Classification(BaseModel):
 class ModelClassifier:
     """Asks a chat model which queue a ticket belongs to."""
 
-    def __init__(self, client: openai.OpenAI, model: str) -> None:
+    def __init__(self, client: openai.OpenAI, model: str, timeout: float) -> None:
         self._client = client
         self._model = model
+        # Per call, whatever the caller's client says: openai.OpenAI() would wait up to 600 s.
+        self._timeout = timeout
 
     def classify(self, ticket: Ticket) -> Classification | None:
         """Return the model's answer, or None when there is no usable one.
@@ -53,6 +55,7 @@ class ModelClassifier:
                     {"role": "user", "content": _user_message(ticket)},
                 ],
                 response_format=Classification,
+                timeout=self._timeout,
             )
         except ValidationError:
             log.warning("model gave %s an unknown queue or an invalid confidence", ticket.ref)

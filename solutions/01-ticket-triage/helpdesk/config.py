@@ -17,10 +17,14 @@ class Settings:
     model: str = "gpt-4o-mini"
     # Model answers below this confidence are not trusted: the keyword rules route the ticket instead.
     confidence_threshold: float = 0.6
+    # Intake waits for the model's answer; past this many seconds the keyword rules route the ticket.
+    model_timeout_seconds: float = 20.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.confidence_threshold <= 1.0:
             raise ValueError(f"confidence_threshold must be between 0 and 1, got {self.confidence_threshold}")
+        if self.model_timeout_seconds <= 0:
+            raise ValueError(f"model_timeout_seconds must be positive, got {self.model_timeout_seconds}")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -31,5 +35,8 @@ class Settings:
             model=os.environ.get("HELPDESK_MODEL", cls.model),
             confidence_threshold=float(
                 os.environ.get("HELPDESK_CONFIDENCE_THRESHOLD", cls.confidence_threshold)
+            ),
+            model_timeout_seconds=float(
+                os.environ.get("HELPDESK_MODEL_TIMEOUT_SECONDS", cls.model_timeout_seconds)
             ),
         )

@@ -30,7 +30,11 @@ class HelpdeskService:
     ) -> None:
         self.repo = repo
         self.settings = settings or Settings()
-        self.classifier = ModelClassifier(client, self.settings.model) if client is not None else None
+        self.classifier = (
+            ModelClassifier(client, self.settings.model, self.settings.model_timeout_seconds)
+            if client is not None
+            else None
+        )
 
     def submit(self, subject: str, body: str, customer_email: str) -> Ticket:
         """Store a new ticket routed to a queue and return it (with its id, ref and `routed_by`)."""

@@ -34,6 +34,9 @@ class TicketRepository:
         self._conn = sqlite3.connect(self.db_path)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute(SCHEMA)
+        # databases from before routed_by: add the column, old tickets were all routed by the rules
+        if "routed_by" not in [r[1] for r in self._conn.execute("PRAGMA table_info(tickets)")]:
+            self._conn.execute("ALTER TABLE tickets ADD COLUMN routed_by TEXT NOT NULL DEFAULT 'rules'")
         self._conn.commit()
 
     def add(self, ticket: Ticket) -> Ticket:

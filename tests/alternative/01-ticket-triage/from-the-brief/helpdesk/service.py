@@ -47,7 +47,7 @@ class HelpdeskService:
         return ticket
 
     def _ask(self, ticket):
-        r = self.client.chat.completions.parse(model=self.settings.model, messages=[{"role": "system", "content": "Classify the support ticket."}, {"role": "user", "content": json.dumps({"ref": ticket.ref, "subject": ticket.subject, "body": ticket.body})}], response_format=Triage, temperature=0)
+        r = self.client.chat.completions.parse(model=self.settings.model, messages=[{"role": "system", "content": "Classify the support ticket."}, {"role": "user", "content": json.dumps({"ref": ticket.ref, "subject": ticket.subject, "body": ticket.body})}], response_format=Triage, temperature=0, timeout=15.0)
         return r.choices[0].message.parsed
 
     def get(self, ticket_id: int) -> Ticket:
