@@ -21,10 +21,15 @@ class Settings:
     # How much timeline (sum of the estimated tokens of its lines) one request may carry; the rest
     # of max_request_tokens is left for the instructions and the header.
     chunk_tokens: int = 2000
+    # Seconds to wait for a model answer. The SDK's own default is 600 s, far longer than anyone
+    # waits at a hand-over; a slow call should fail fast (kata 09 decides what happens then).
+    request_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         if not 0 < self.chunk_tokens < self.max_request_tokens:
             raise ValueError("chunk_tokens must be positive and smaller than max_request_tokens")
+        if self.request_timeout <= 0:
+            raise ValueError("request_timeout must be positive")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -35,4 +40,5 @@ class Settings:
             model=os.environ.get("ONCALL_MODEL", cls.model),
             max_request_tokens=int(os.environ.get("ONCALL_MAX_REQUEST_TOKENS", cls.max_request_tokens)),
             chunk_tokens=int(os.environ.get("ONCALL_CHUNK_TOKENS", cls.chunk_tokens)),
+            request_timeout=float(os.environ.get("ONCALL_REQUEST_TIMEOUT", cls.request_timeout)),
         )

@@ -62,6 +62,7 @@ class Summarizer:
             model=self.settings.model,
             messages=self._messages(PART_PROMPT, user),  # type: ignore[arg-type]
             max_tokens=PART_MAX_TOKENS,
+            timeout=self.settings.request_timeout,
         )
         summary = (completion.choices[0].message.content or "").strip()
         log.info("%s: part %d of %d summarised", incident.ref, number, total)
@@ -72,6 +73,7 @@ class Summarizer:
             model=self.settings.model,
             messages=self._messages(FINAL_PROMPT, user),  # type: ignore[arg-type]
             stream=True,
+            timeout=self.settings.request_timeout,  # the read time-out: between two pieces of the stream
         )
         pieces: list[str] = []
         for chunk in stream:

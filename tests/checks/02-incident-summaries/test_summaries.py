@@ -403,3 +403,41 @@ def test_model_is_configuration(learner: Any, openai_client: Any, sent_requests:
         expected="one request, with model 'gpt-4.1-mini'",
         hint="Use settings.model for every request; 'gpt-4o-mini' is only the default.",
     )
+
+
+@check(
+    "requests-have-a-timeout",
+    "Model calls have a time-out shorter than the SDK's default",
+    points=1,
+    cassette="requests-have-a-timeout",
+    hint="A client made with openai.OpenAI() waits up to 600 s for an answer; give every request a time-out "
+    "of at most 60 s.",
+)
+def test_requests_have_a_timeout(learner: Any, openai_client: Any, sent_requests: list[Any],
+                                 kata_data: Path, tmp_path: Path) -> None:
+    # The client a caller builds with openai.OpenAI(): the SDK's own 600 s time-out, unless the code sets one.
+    client = openai_client(sdk_defaults=True)
+    svc, incident, rows = _load(learner, kata_data, s.CHECKOUT, client, tmp_path)
+    s.digest(svc, incident.id, s.recording_out(learner))
+    expect(
+        bool(sent_requests),
+        observed=f"no model request was sent for a timeline of {len(rows)} events",
+        expected="the chunk requests and the final streamed request, each with a time-out",
+        hint="With a client, digest() summarises the timeline with the model.",
+    )
+    for request in sent_requests:
+        kind = "the streamed final request" if request.stream else "a chunk request"
+        timeout = request.timeout
+        if timeout is None:
+            sent = "with no time-out at all"
+        elif timeout >= 600:
+            sent = f"with a {timeout:g} s time-out (the SDK's default)"
+        else:
+            sent = f"with a {timeout:g} s time-out"
+        expect(
+            timeout is not None and 0 < timeout <= 60,
+            observed=f"request {request.index + 1} of {len(sent_requests)} ({kind}) was sent {sent}",
+            expected="every request, chunk requests and the final one alike, with a read time-out of at most 60 s",
+            hint="Set a time-out on every call (a `timeout=` argument, or a client derived with "
+            "client.with_options(timeout=...)); where the value comes from is yours.",
+        )

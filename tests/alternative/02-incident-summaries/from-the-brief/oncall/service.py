@@ -18,6 +18,9 @@ from oncall.tokens import estimate_chat_tokens
 
 log = logging.getLogger(__name__)
 
+# A hand-over cannot wait for the SDK's default of 600 s per answer.
+REQUEST_TIMEOUT_S = 20.0
+
 CHUNK_INSTRUCTIONS = ("Summarise this slice of an incident timeline in one or two sentences for the "
                       "next on-call engineer. Stick to the lines given.")
 FINAL_INSTRUCTIONS = ("Write a short hand-over summary of this incident (what broke, who was affected, "
@@ -103,7 +106,8 @@ class OncallService:
     def _summarise_part(self, incident: Incident, number: int, total: int, lines: list[str]) -> str:
         body = f"{incident.ref}, lines {number}/{total}:\n" + "\n".join(lines)
         reply = self.client.chat.completions.create(model=self.settings.model,
-                                                    messages=self._request(CHUNK_INSTRUCTIONS, body))
+                                                    messages=self._request(CHUNK_INSTRUCTIONS, body),
+                                                    timeout=REQUEST_TIMEOUT_S)
         return (reply.choices[0].message.content or "").strip()
 
     def _stream_final(self, body: str, tee: _Tee) -> None:
@@ -111,6 +115,7 @@ class OncallService:
             model=self.settings.model,
             messages=self._request(FINAL_INSTRUCTIONS, body),
             stream_options={"include_usage": True},
+            timeout=REQUEST_TIMEOUT_S,
         ) as stream:
             for event in stream:
                 if event.type == "content.delta" and event.delta:
