@@ -78,10 +78,26 @@ def alternative(kata: Kata, overlay: Path) -> Target:
     return Target(f"alternative:{overlay.name}", (kata.exercise_dir, overlay))
 
 
+def _unwrapped(path: Path, levels: int = 2) -> Path:
+    """Inside folders that hold nothing but one folder (GitHub's "Download ZIP" gives `repo-main/`)."""
+    for _ in range(levels):
+        try:
+            entries = [p for p in path.iterdir() if not p.name.startswith(".") and p.name != "__MACOSX"]
+        except OSError:
+            return path
+        if len(entries) != 1 or not entries[0].is_dir() or entries[0].is_symlink() or entries[0].name == "exercises":
+            return path
+        path = entries[0]
+    return path
+
+
 def folder(kata: Kata, path: Path) -> Target:
-    """Any folder: a kit or `exercises/` folder holding `NN-slug/`, or the kata folder itself."""
+    """Any folder: a kit or `exercises/` folder holding `NN-slug/`, or the kata folder itself, also when it
+    is wrapped in a folder of its own."""
     path = path.resolve()
-    for candidate in (path / "exercises" / kata.name, path / kata.name, path):
+    inner = _unwrapped(path)
+    for candidate in (path / "exercises" / kata.name, path / kata.name, path,
+                      inner / "exercises" / kata.name, inner / kata.name, inner):
         if candidate.is_dir() and (candidate / kata.spec.package).is_dir():
             return Target(str(candidate), (candidate,))
     # Graded as an error of this kata alone: a submission may hold only some of the katas.

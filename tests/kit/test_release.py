@@ -162,11 +162,12 @@ def test_release_refuses_a_folder_that_is_not_empty(kata_cli, minikit, tmp_path)
     assert code == 2 and "not empty" in printed
 
 
-def _autograder(tmp_path: Path, bundle: Path, submission: dict[str, str] | None, minikit: Path) -> dict:
+def _autograder(tmp_path: Path, bundle: Path, submission: dict[str, str] | None, minikit: Path,
+                wrap: str = "") -> dict:
     root = tmp_path / "autograder"
     with zipfile.ZipFile(bundle) as zf:
         zf.extractall(root / "source")
-    sub = root / "submission"
+    sub = root / "submission" / wrap if wrap else root / "submission"
     if submission is not None:  # what a learner uploads: their kata folders
         for kata in ("01-echo", "02-count"):
             shutil.copytree(minikit / "exercises" / kata, sub / kata)
@@ -205,3 +206,8 @@ def test_gradescope_bundle_grades_a_submission_like_gradescope(kata_cli, minikit
     broken = _autograder(tmp_path / "b", bundle, None, minikit)
     assert broken["score"] == 0 and broken["tests"]
     assert all(t["status"] == "failed" for t in broken["tests"])
+
+    # GitHub's "Download ZIP": the kit in a folder of its own, as `kata cohort` accepts it too.
+    wrapped = _autograder(tmp_path / "c", bundle, {"01-echo/echo/__init__.py": solved}, minikit,
+                          wrap="katas-main/exercises")
+    assert wrapped["score"] == 6, wrapped["output"]
