@@ -115,6 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KitError as exc:
         out.print(f"[red]kata: {escape(str(exc))}[/]")
         return 2
+    except KeyboardInterrupt:
+        # The grades that were running have ended and their temporary folders are gone (session.run_all).
+        out.print("[yellow]Interrupted: nothing more was graded, and nothing of this run was recorded.[/]")
+        return 130
 
 
 def _say_what_is_missing(catalog: Catalog, out: report.Console) -> None:
@@ -274,7 +278,7 @@ def cmd_cohort(args: argparse.Namespace, catalog: Catalog, out: report.Console) 
         summary = cohort.grade_cohort(catalog, args.submissions, args.out, options, katas, on_progress=progress)
     seconds = (dt.datetime.now() - started).total_seconds()
     report.print_cohort(out, summary, args.out, seconds)
-    return 0
+    return 130 if summary.interrupted else 0
 
 
 COMMANDS = {"list": cmd_list, "hint": cmd_hint, "check": cmd_check, "grade": cmd_grade,

@@ -50,6 +50,7 @@ class HostLauncher:
         self._lock = threading.Lock()
         self._log: Any = None
         self.starts = 0
+        self.stopped = False  # the command is being stopped: no run starts, and the launcher is not restarted
 
     def __enter__(self) -> HostLauncher:
         return self
@@ -104,6 +105,8 @@ class HostLauncher:
                    "limits": asdict(isolation.limits), "env": host_env(setup.own),
                    "namespaced": isolation.namespaced}
         with self._lock:
+            if self.stopped:
+                raise LauncherUnavailable("the command is being stopped")
             if not self.alive:
                 self._start()
             assert self._control is not None

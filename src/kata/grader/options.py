@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +13,10 @@ if TYPE_CHECKING:
     from kata.grader.endpoint import LiveEndpoint
     from kata.grader.launch import HostLauncher
     from kata.grader.warm import WarmGrader
+
+
+class Stopped(Exception):
+    """The command was stopped (Ctrl-C): a grade cut short gives no result, and none starts afresh."""
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -34,3 +39,11 @@ class RunOptions:
     # `kata live` / `kata record` against a real endpoint: record the traffic instead of replaying it.
     live: LiveEndpoint | None = None
     check_time_limit: float | None = None  # per-check limit override (live models answer slowly)
+    # Set when the command is stopped: no grade starts, and a warm process that went is not replaced by a
+    # cold one (`kata.grader.session`).
+    stop: threading.Event | None = None
+
+    def stopping(self) -> None:
+        """Raise `Stopped` once the command is being stopped."""
+        if self.stop is not None and self.stop.is_set():
+            raise Stopped

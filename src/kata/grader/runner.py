@@ -99,6 +99,7 @@ def _open_run(kata: Kata, paths: dict[str, Path], options: RunOptions) -> Run | 
     try:
         return options.launcher.open_run(setup)
     except LauncherUnavailable:
+        options.stopping()  # stopped: the launcher went on purpose, no grader starts hosts of its own
         return None
 
 
@@ -170,8 +171,10 @@ class _ResultsReader:
 
 
 def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> KataResult:
-    """Grade one kata against one target; never raises for anything the target does."""
+    """Grade one kata against one target; never raises for anything the target does (only `Stopped`, when
+    the command is stopped)."""
     options = options or RunOptions()
+    options.stopping()
     limit = options.time_limit or kata.spec.time_limit
     started = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix=f"kata-{kata.id}-", dir=options.tmp_root))
@@ -245,9 +248,11 @@ def _run_warm(command: list[str], cwd: Path, env: dict[str, str], passed: tuple[
     from kata.grader.warm import WarmUnavailable
 
     try:
+        options.stopping()
         options.warm.ensure()
         return options.warm.run(command, cwd=cwd, env=env, pass_fds=passed, out_fd=out_fd, time_limit=limit)
     except (WarmUnavailable, OSError):
+        options.stopping()  # stopped: no fresh interpreter either
         return None  # nothing started: a fresh interpreter grades instead
 
 

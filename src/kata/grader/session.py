@@ -13,16 +13,23 @@ import dataclasses
 import os
 import queue
 import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import TypeVar
 
 from kata.catalog import Kata
 from kata.grader import runner
 from kata.grader.launch import HostLauncher
-from kata.grader.options import RunOptions
+from kata.grader.options import RunOptions, Stopped
 from kata.grader.warm import WarmGrader
 from kata.outputs.results import KataResult
 from kata.targets import Target
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+GradingStopped = Stopped  # the session was stopped: a grade not started is not started, one cut short is no result
 
 
 class GradingSession:
@@ -35,6 +42,8 @@ class GradingSession:
         self._graders: queue.SimpleQueue[WarmGrader] = queue.SimpleQueue()
         self._all: list[WarmGrader] = []
         self._lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.options = dataclasses.replace(self.options, stop=self.stopped)
         for _ in range(max(1, workers)):
             grader = WarmGrader()
             self._all.append(grader)
@@ -48,12 +57,25 @@ class GradingSession:
 
     def grade(self, kata: Kata, target: Target) -> KataResult:
         """Grade one kata against one target, forked from this session's warm processes."""
+        if self.stopped.is_set():
+            raise GradingStopped(kata.name)
         grader = self._graders.get()
         try:
             options = dataclasses.replace(self.options, warm=self.options.warm or grader, launcher=self.launcher)
-            return runner.grade(kata, target, options)
+            result = runner.grade(kata, target, options)
         finally:
             self._graders.put(grader)
+        if self.stopped.is_set():
+            raise GradingStopped(kata.name)  # its processes were ended under it: what it says is not a grade
+        return result
+
+    def stop(self) -> None:
+        """End every grade now (Ctrl-C): the warm processes go, and with them whatever they run."""
+        self.stopped.set()
+        for grader in self._all:
+            grader.stopped = True
+        self.launcher.stopped = True
+        self.close()
 
     def close(self) -> None:
         """End the warm processes (and anything still running under them)."""
@@ -75,9 +97,29 @@ def grade_many(jobs: Iterable[tuple[Kata, Target]], options: RunOptions | None =
     pairs = list(jobs)
     workers = max(1, min(workers or os.cpu_count() or 1, len(pairs) or 1))
     results = []
-    with GradingSession(options, workers) as session, ThreadPoolExecutor(max_workers=workers) as pool:
-        for result in pool.map(lambda pair: session.grade(pair[0], pair[1]), pairs):
+    with GradingSession(options, workers) as session:
+        for result in run_all(session, workers, pairs, lambda pair: session.grade(pair[0], pair[1]), ordered=True):
             results.append(result)
             if on_result is not None:
                 on_result(result)
     return results
+
+
+def run_all(session: GradingSession, workers: int, tasks: list[T], work: Callable[[T], R], *,
+            ordered: bool) -> Iterator[R]:
+    """`work` over `tasks` on `workers` threads: the results in order, or as they finish.
+
+    Ctrl-C stops it cleanly: tasks not started are dropped, the running grades end with the session's
+    warm processes, their temporary folders are removed, and then the KeyboardInterrupt goes on."""
+    pool = ThreadPoolExecutor(max_workers=workers)
+    futures = [pool.submit(work, task) for task in tasks]
+    try:
+        for future in futures if ordered else as_completed(futures):
+            yield future.result()
+    except KeyboardInterrupt:
+        for future in futures:
+            future.cancel()
+        session.stop()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -129,6 +129,7 @@ class WarmGrader:
 
     def __init__(self, env: Mapping[str, str] | None = None, preload: Sequence[str] = PRELOAD) -> None:
         self.env = dict(env) if env is not None else _base_env()
+        self.stopped = False  # the command is being stopped: the zygote is not started again
         self.preload = tuple(preload)
         self.proc: subprocess.Popen[bytes] | None = None
         self.pid: int | None = None  # the zygote's pid, once it is ready
@@ -181,6 +182,8 @@ class WarmGrader:
         dying would otherwise cost a start on every grade."""
         if self.alive:
             return
+        if self.stopped:
+            raise WarmUnavailable("the command is being stopped")
         if self.starts >= MAX_STARTS:
             raise WarmUnavailable(f"the warm grader ended {self.starts} times; grading without it")
         self.start()

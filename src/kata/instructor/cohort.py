@@ -25,7 +25,7 @@ import sys
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from kata import __version__, targets
 from kata.catalog import Catalog, Kata, KitError
 from kata.checks import EXISTING_TESTS
 from kata.grader import runner
-from kata.grader.session import GradingSession
+from kata.grader.session import GradingSession, GradingStopped, run_all
 from kata.host import sandbox
 from kata.instructor import unpack as unpacking
 from kata.instructor.records import Kind, LearnerRecord, RunSummary, SubmissionStatus
@@ -498,12 +498,12 @@ def grade_cohort(
                     tasks += _prepare(run, sub, todo, sub_fp, workspace)
             except Exception as exc:  # a bug or a machine problem: this learner's row says so, the run goes on
                 run.not_graded(sub, todo, sub_fp, SubmissionStatus.ERROR, _unexpected("unpacking the submission", exc))
-        graded = _grade_tasks(run, tasks, kit, run_options, on_progress)
+        graded, interrupted = _grade_tasks(run, tasks, kit, run_options, on_progress)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
     learners = [_learner_record(out, sub, katas, kit) for sub in subs]
     summary = RunSummary(learners=learners, graded=graded, reused=reused,
-                         isolation=_describe(options, problem))
+                         isolation=_describe(options, problem), interrupted=interrupted, planned=len(tasks))
     write_outputs(out, learners, katas, summary, {k.id: kit[k.id].total for k in katas})
     return summary
 
@@ -519,7 +519,7 @@ def _describe(options: CohortOptions, problem: str | None) -> str:
 
 def _grade_tasks(run: _Run, tasks: list[tuple[Submission, Kata, targets.Target, str]], kit: dict[str, KitChecks],
                  options: runner.RunOptions,
-                 on_progress: Callable[[str, KataResult | None, int, int], None] | None) -> int:
+                 on_progress: Callable[[str, KataResult | None, int, int], None] | None) -> tuple[int, bool]:
     workers = max(1, run.options.jobs or os.cpu_count() or 1)
     done = 0
 
@@ -528,6 +528,8 @@ def _grade_tasks(run: _Run, tasks: list[tuple[Submission, Kata, targets.Target, 
         try:
             result = warm.grade(kata, target).model_copy(update={"target": sub.learner})
             run.save(sub, kata, sub_fp, result)  # as soon as it is known
+        except GradingStopped:
+            raise  # Ctrl-C: nothing is saved for this pair, so the next run grades it
         except Exception as exc:  # the grader promises never to raise; if it does, only this pair is lost
             reason = _unexpected(f"grading {kata.name}", exc)
             result = _not_graded(kata, sub.learner, Problem.NOT_STARTED, f"Not graded: {reason}.")
@@ -538,13 +540,15 @@ def _grade_tasks(run: _Run, tasks: list[tuple[Submission, Kata, targets.Target, 
         on_progress("", None, 0, len(tasks))
     # One host launcher and a warm grader per worker for the whole cohort: no run imports pytest, the SDK
     # or pandas afresh, and each run's learner hosts get a control group of their own.
-    with GradingSession(options, workers) as warm, ThreadPoolExecutor(max_workers=workers) as pool:
-        for future in as_completed([pool.submit(one, task) for task in tasks]):
-            sub, result = future.result()
-            done += 1
-            if on_progress is not None:
-                on_progress(sub.learner, result, done, len(tasks))
-    return done
+    with GradingSession(options, workers) as warm:
+        try:
+            for sub, result in run_all(warm, workers, tasks, one, ordered=False):
+                done += 1
+                if on_progress is not None:
+                    on_progress(sub.learner, result, done, len(tasks))
+        except KeyboardInterrupt:
+            return done, True  # the caller writes the outputs of what was graded, and says the run was cut short
+    return done, False
 
 
 def _learner_record(out: Path, sub: Submission, katas: list[Kata], kit: dict[str, KitChecks]) -> LearnerRecord:

@@ -45,3 +45,5 @@ class RunSummary:
     reused: int  # pairs whose earlier result was still valid
     isolation: str  # how graded code was isolated, in words
     seconds: float = 0.0
+    interrupted: bool = False  # Ctrl-C: the outputs hold what was graded before it
+    planned: int = 0  # pairs this run set out to grade

@@ -142,6 +142,9 @@ def print_cohort(out: Console, summary: RunSummary, folder: Path, seconds: float
     out.print(f"[bold]{len(learners)} learner(s)[/]: {len(graded)} graded, {len(learners) - len(graded)} not graded; "
               f"{summary.graded} kata grading(s) run, {summary.reused} reused from an earlier run "
               f"({seconds:.1f} s).")
+    if summary.interrupted:
+        out.print(f"[yellow]Interrupted: {summary.graded} of {summary.planned} grading(s) done. The outputs below "
+                  "hold what was graded; run the same command again to grade the rest.[/]")
     for record in learners:
         if record.status.value != "graded":
             out.print(f"  [red]{escape(record.learner)}: {record.status.value}[/]: {escape(record.reason)}")
