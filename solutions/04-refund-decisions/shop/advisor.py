@@ -37,10 +37,11 @@ class Advice(BaseModel):
 class RefundAdvisor:
     """Asks a chat model for a recommendation on a refund request."""
 
-    def __init__(self, client: openai.OpenAI, model: str, currency: str = "EUR") -> None:
+    def __init__(self, client: openai.OpenAI, model: str, currency: str = "EUR", timeout: float = 20.0) -> None:
         self._client = client
         self._model = model
         self._currency = currency
+        self._timeout = timeout  # seconds; the caller's client may still have the SDK's 600 s default
 
     def recommend(self, refund: RefundRequest, order: Order) -> Advice | None:
         """Return the model's advice, or None when there is no usable one.
@@ -56,6 +57,7 @@ class RefundAdvisor:
                     {"role": "user", "content": self._user_message(refund, order)},
                 ],
                 response_format=Advice,
+                timeout=self._timeout,
             )
         except ValidationError:
             log.warning("model gave %s an invalid recommendation or confidence", refund.ref)

@@ -20,6 +20,9 @@ class Settings:
     prompt_version: str = "refunds-v1"
     # Below this confidence a recommendation is not acted on: the request goes to the review queue.
     confidence_threshold: float = 0.7
+    # Seconds the desk waits for the model's answer. The SDK's default (600 s) would leave the customer
+    # on a spinning refund page for ten minutes; after this, the request goes to the review queue.
+    model_timeout: float = 20.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.confidence_threshold <= 1.0:
@@ -35,4 +38,5 @@ class Settings:
             model=os.environ.get("SHOP_MODEL", cls.model),
             prompt_version=os.environ.get("SHOP_PROMPT_VERSION", cls.prompt_version),
             confidence_threshold=float(os.environ.get("SHOP_CONFIDENCE_THRESHOLD", cls.confidence_threshold)),
+            model_timeout=float(os.environ.get("SHOP_MODEL_TIMEOUT", cls.model_timeout)),
         )

@@ -31,7 +31,9 @@ class RefundDesk:
         self.repo = repo
         self.settings = settings or Settings()
         self.advisor = (
-            RefundAdvisor(client, self.settings.model, self.settings.currency) if client is not None else None
+            RefundAdvisor(client, self.settings.model, self.settings.currency, timeout=self.settings.model_timeout)
+            if client is not None
+            else None
         )
 
     def request_refund(self, order_id: int, amount: float, reason: str) -> RefundRequest:

@@ -8,6 +8,7 @@ SQLite connection (so only what was committed counts).
 from __future__ import annotations
 
 import inspect
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ AUDIT_COLUMNS = (
 )
 STATUS_OF = {"approve": "approved", "deny": "denied", "escalate": "in_review"}
 CONFIDENCE_TOLERANCE = 1e-9
+MAX_TIMEOUT = 60.0  # seconds: the longest read time-out the brief allows (the SDK's default is 600 s)
+SDK_DEFAULT_TIMEOUT = 600.0
 
 
 def plain(value: Any) -> Any:
@@ -201,3 +204,79 @@ def expect_outcome(refund: Any, row: dict[str, Any], *, decision: str, recommend
         f"recommendation={recommendation!r}, override_rule={override_rule!r}",
         hint=hint,
     )
+
+
+# --------------------------------------------------------------------------- a database of the legacy release
+
+# The starter's schema, exactly as shop/repository.py of release 4.8 creates it: a database made by that
+# release has these tables and nothing more.
+LEGACY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS orders (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    customer_email TEXT NOT NULL,
+    total          REAL NOT NULL,
+    fraud_flag     INTEGER NOT NULL DEFAULT 0,
+    placed_at      TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refund_requests (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_id   INTEGER NOT NULL REFERENCES orders (id),
+    amount     REAL NOT NULL,
+    reason     TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refund_audit (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    refund_id  INTEGER NOT NULL REFERENCES refund_requests (id),
+    decision   TEXT NOT NULL,
+    decided_by TEXT NOT NULL,
+    decided_at TEXT NOT NULL
+);
+"""
+LEGACY_ORDERS = [
+    (1, "anna@example.com", 80.0, 0, "2025-03-03T09:12:00+01:00"),
+    (2, "ben@example.com", 120.0, 0, "2025-03-04T17:40:00+01:00"),
+]
+# RF-1001 approved by the rules; RF-1002 above the limit, waiting for an agent.
+LEGACY_REFUNDS = [
+    (1, 1, 20.0, "The strap broke after a week.", "approved", "2025-03-05T10:00:00+01:00"),
+    (2, 2, 95.0, "The parcel never arrived.", "in_review", "2025-03-06T11:30:00+01:00"),
+]
+LEGACY_AUDIT = [
+    (1, 1, "approve", "rules", "2025-03-05T10:00:01+01:00"),
+    (2, 2, "escalate", "rules", "2025-03-06T11:30:01+01:00"),
+]
+
+
+def build_legacy_database(path: Path) -> None:
+    """Write a shop database as release 4.8 left it: its schema and a few decided refunds.
+
+    The grader writes this file itself, before any learner code runs; afterwards it reads the file only
+    through the learner's repository and `open_database` (a private copy)."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript(LEGACY_SCHEMA)
+        conn.executemany("INSERT INTO orders VALUES (?, ?, ?, ?, ?)", LEGACY_ORDERS)
+        conn.executemany("INSERT INTO refund_requests VALUES (?, ?, ?, ?, ?, ?)", LEGACY_REFUNDS)
+        conn.executemany("INSERT INTO refund_audit VALUES (?, ?, ?, ?, ?)", LEGACY_AUDIT)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------- time-outs
+
+
+def timeout_ok(timeout: Any) -> bool:
+    """A read time-out the brief allows: a positive number of at most MAX_TIMEOUT seconds."""
+    return isinstance(timeout, int | float) and 0 < timeout <= MAX_TIMEOUT
+
+
+def show_timeout(timeout: Any) -> str:
+    """How a request's read time-out reads in a message."""
+    if timeout is None:
+        return "with no read time-out at all"
+    if isinstance(timeout, int | float) and timeout == SDK_DEFAULT_TIMEOUT:
+        return f"with a {timeout:g} s time-out (the SDK's default)"
+    return f"with a {timeout:g} s time-out" if isinstance(timeout, int | float) else f"with time-out {timeout!r}"

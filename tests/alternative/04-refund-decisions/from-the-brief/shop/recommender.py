@@ -10,6 +10,8 @@ import openai
 from shop.models import RefundRequest
 
 CHOICES = ("approve", "deny", "escalate")
+# Seconds: the refund page waits for this call, and openai.OpenAI() would wait 600 s by default.
+TIMEOUT = 15.0
 
 INSTRUCTIONS = (
     "You help a shop's refund desk. Read one refund request and recommend 'approve', 'deny' or 'escalate' "
@@ -61,6 +63,7 @@ def ask(client: openai.OpenAI, model: str, refund: RefundRequest) -> Recommendat
                 )},
             ],
             response_format=RESPONSE_FORMAT,
+            timeout=TIMEOUT,
         )
     except openai.APIError as err:
         raise Unusable(f"API error: {type(err).__name__}") from err

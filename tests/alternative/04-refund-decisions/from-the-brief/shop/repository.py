@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS refund_audit (
 );
 """
 
+# The model columns came with 4.9; older databases get them when they are opened.
+_MODEL_COLUMNS = {
+    "model": "TEXT", "prompt_version": "TEXT", "recommendation": "TEXT", "confidence": "REAL",
+    "rationale": "TEXT", "override_rule": "TEXT",
+}
+
 _REFUND_COLUMNS = "id, order_id, amount, reason, status, created_at"
 
 
@@ -52,6 +58,10 @@ class ShopRepository:
         self._conn = sqlite3.connect(self.db_path)
         self._conn.row_factory = sqlite3.Row
         self._conn.executescript(SCHEMA)
+        have = {row[1] for row in self._conn.execute("PRAGMA table_info(refund_audit)")}
+        for column, kind in _MODEL_COLUMNS.items():
+            if column not in have:
+                self._conn.execute(f"ALTER TABLE refund_audit ADD COLUMN {column} {kind}")
         self._conn.commit()
 
     # ----------------------------------------------------------------- orders
