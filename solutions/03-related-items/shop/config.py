@@ -19,6 +19,9 @@ class Settings:
     model: str = "gpt-4o-mini"
     # How many of the legacy ranking's best products the model may choose from and order.
     rerank_pool: int = 8
+    # Seconds the product page waits for the model before it shows the legacy box; the SDK's own
+    # default (600 s) would hang the page.
+    model_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if self.rerank_pool < self.related_limit:
@@ -35,4 +38,5 @@ class Settings:
             min_together=int(os.environ.get("SHOP_MIN_TOGETHER", cls.min_together)),
             model=os.environ.get("SHOP_MODEL", cls.model),
             rerank_pool=int(os.environ.get("SHOP_RERANK_POOL", cls.rerank_pool)),
+            model_timeout=float(os.environ.get("SHOP_MODEL_TIMEOUT", cls.model_timeout)),
         )

@@ -34,9 +34,10 @@ class Reranking(BaseModel):
 class ModelReranker:
     """Asks a chat model to order the candidates of a product page's related-items box."""
 
-    def __init__(self, client: openai.OpenAI, model: str) -> None:
+    def __init__(self, client: openai.OpenAI, model: str, timeout: float) -> None:
         self._client = client
         self._model = model
+        self._timeout = timeout  # per request: the caller's client may keep the SDK's 600 s default
 
     def propose(self, viewed: Product, candidates: list[Product]) -> list[str] | None:
         """Return the model's proposed order of SKUs, or None when there is no usable answer.
@@ -53,6 +54,7 @@ class ModelReranker:
                     {"role": "user", "content": user_message(viewed, candidates)},
                 ],
                 response_format=Reranking,
+                timeout=self._timeout,
             )
         except ValidationError:
             log.warning("model answer for %s does not fit the schema", viewed.sku)

@@ -29,7 +29,11 @@ class ShopService:
     ) -> None:
         self.repo = repo
         self.settings = settings or Settings()
-        self.reranker = ModelReranker(client, self.settings.model) if client is not None else None
+        self.reranker = (
+            ModelReranker(client, self.settings.model, timeout=self.settings.model_timeout)
+            if client is not None
+            else None
+        )
 
     def product(self, sku: str) -> Product:
         """Return a product; raises LookupError when there is no such SKU."""

@@ -27,7 +27,7 @@ from related_support import (
     show,
 )
 
-from kata.checks import check, expect
+from kata.checks import check, expect, plain
 
 # --------------------------------------------------------------------------- scenarios
 
@@ -60,6 +60,9 @@ SETTINGS = scenario("SKU-1008", "SKU-1007", "SKU-1001", "SKU-1009", "SKU-1011", 
 LEGACY = scenario(
     "SKU-1001", "SKU-1002", "SKU-1019", "SKU-1003", "SKU-1007", "SKU-1012", "SKU-1014", discontinued={"SKU-1019"}
 )
+
+TIMEOUT = scenario("SKU-1006", "SKU-1004", "SKU-1005", "SKU-1016", "SKU-1013", "SKU-1020")
+MAX_TIMEOUT = 60  # seconds; the SDK's default is 600
 
 PAD_HINT = (
     "After the model's valid SKUs, append the candidates it did not name in the legacy ranking's order "
@@ -247,12 +250,20 @@ def test_padded_from_legacy_order(learner: Any, openai_client: Any, tmp_path: Pa
     cassette="api-error-falls-back",
     hint="Catch the SDK's errors (openai.APIError covers 5xx answers and time-outs) and return the legacy ranking.",
 )
-def test_api_error_falls_back(learner: Any, openai_client: Any, tmp_path: Path) -> None:
+def test_api_error_falls_back(learner: Any, openai_client: Any, sent_requests: list[Any], tmp_path: Path) -> None:
     shop = build_shop(learner, _db(tmp_path), [API_500, API_TIMEOUT])
     client = openai_client(timeout_on=lambda request: API_TIMEOUT.viewed in request.records)
     service = make_service(learner, shop.repo, client)
     for one, what in ((API_500, "the API answered 500"), (API_TIMEOUT, "the request timed out")):
         got = box(service, one.viewed)
+        asked = sum(1 for request in sent_requests if one.viewed in request.records)
+        expect(
+            asked == 1,
+            observed=f"{asked} model requests for the box of {one.viewed} when {what}",
+            expected="exactly one: a failed call is not retried, the box falls back to the legacy ranking at once",
+            hint="Do not retry the model call here (retries and degraded mode are kata 09's subject): the "
+            "product page is waiting, and the legacy box is a good answer.",
+        )
         expected = one.legacy()[:DEFAULT_LIMIT]
         expect(
             got == expected,
@@ -405,6 +416,54 @@ def test_settings_are_honoured(learner: Any, openai_client: Any, sent_requests: 
         expected=f"{show(expected)}: the first 3 of the model's order",
         hint="Cut the box at settings.related_limit.",
     )
+    defaults = learner.load("shop.config").Settings(db_path=shop.repo.db_path)
+    model, pool = plain(defaults.model), plain(defaults.rerank_pool)
+    expect(
+        model == DEFAULT_MODEL and pool == DEFAULT_POOL,
+        observed=f"Settings(db_path=...) defaults to model={model!r} and rerank_pool={pool!r}",
+        expected=f"model={DEFAULT_MODEL!r} and rerank_pool={DEFAULT_POOL}, the defaults the brief gives",
+        hint="Give the two new Settings fields the brief's defaults; callers override them where they need to.",
+    )
+
+
+@check(
+    "requests-have-a-timeout",
+    "Model calls have a time-out shorter than the SDK's default",
+    points=2,
+    cassette="requests-have-a-timeout",
+    hint="Give every model request a read time-out of at most 60 seconds: a client built with openai.OpenAI() "
+    "waits up to 600 s, and the product page waits with it.",
+)
+def test_requests_have_a_timeout(
+    learner: Any, openai_client: Any, sent_requests: list[Any], tmp_path: Path
+) -> None:
+    shop = build_shop(learner, _db(tmp_path), [TIMEOUT])
+    # The client a caller gets from openai.OpenAI(): the SDK's own 600 s time-out and two retries.
+    service = make_service(learner, shop.repo, openai_client(sdk_defaults=True))
+    got = box(service, TIMEOUT.viewed)
+    expect(
+        bool(sent_requests),
+        observed=f"no model request for the box of {TIMEOUT.viewed}, which has "
+        f"{len(TIMEOUT.legacy())} candidates (the box was {show(got)})",
+        expected="one request, made through the client given to ShopService",
+        hint="Ask the model through the injected client when there are two or more candidates.",
+    )
+    for request in sent_requests:
+        seconds = request.timeout
+        if seconds is None:
+            sent = "with no read time-out at all: it could wait for ever"
+        elif seconds == 600:
+            sent = "with a 600 s time-out (the SDK's default)"
+        else:
+            sent = f"with a {seconds:g} s time-out"
+        expect(
+            isinstance(seconds, int | float) and 0 < seconds <= MAX_TIMEOUT,
+            observed=f"request {request.index + 1}, for the box of {TIMEOUT.viewed}, was sent {sent}",
+            expected=f"a read time-out of at most {MAX_TIMEOUT} seconds on every model request, whatever the "
+            "client given to ShopService was built with",
+            hint="Set the time-out on each request (or on a copy of the client) from a value the service owns, "
+            "so a caller's openai.OpenAI() with its 600 s default cannot hang the product page.",
+        )
 
 
 @check(

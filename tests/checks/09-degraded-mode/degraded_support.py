@@ -7,6 +7,7 @@ tickets it returns, the requests that reach the (replayed) model and the time on
 from __future__ import annotations
 
 import inspect
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,46 @@ def make_service(learner: Any, repo: Any, client: Any, clock: Any, **fields: Any
     return service_cls(repo, settings=settings, client=client, clock=clock)
 
 
+# --------------------------------------------------------------------------- a legacy database
+
+# The tickets table exactly as the legacy release (2.4, the starter of this kata) creates it: routed_by,
+# but no degraded column yet.
+LEGACY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tickets (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    subject        TEXT NOT NULL,
+    body           TEXT NOT NULL,
+    customer_email TEXT NOT NULL,
+    queue          TEXT NOT NULL DEFAULT 'general',
+    created_at     TEXT NOT NULL,
+    sla_bucket     TEXT,
+    routed_by      TEXT NOT NULL DEFAULT 'rules'
+)
+"""
+
+# (subject, body, queue, routed_by) of the tickets already in the legacy database: TCK-1001, TCK-1002.
+LEGACY_TICKETS = [
+    ("Checkout page is blank", "The checkout page stays white in Safari.", "technical", "model"),
+    ("Invoice 4410 missing", "Please send me the invoice for my May order.", "billing", "rules"),
+]
+
+
+def legacy_database(path: Path) -> None:
+    """An SQLite file as the legacy release leaves it, with its tickets (built by the grader, not the learner)."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute(LEGACY_SCHEMA)
+        conn.executemany(
+            "INSERT INTO tickets (subject, body, customer_email, queue, created_at, routed_by)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(subject, body, EMAIL, queue, "2025-03-04T10:15:00+00:00", by) for subject, body, queue, by in
+             LEGACY_TICKETS],
+        )
+        conn.commit()
+    finally:
+        conn.close()
+
+
 # --------------------------------------------------------------------------- requests and time
 
 
@@ -151,14 +192,37 @@ class RequestClock:
 
 
 def client_and_times(openai_client: Any, clock: Any, time_out: Callable[[Any], bool] | None = None) -> tuple[Any, Any]:
-    """A replaying SDK client (max_retries=0) whose requests are timed on `clock`."""
+    """A replaying SDK client whose requests are timed on `clock`.
+
+    It is built like a caller's `openai.OpenAI()`: the SDK's own two retries and 600 s time-out are on,
+    so a service that leaves them on shows it (extra requests, `x-stainless-retry-count` above 0).
+    """
     timer = RequestClock(clock)
-    return openai_client(timeout_on=time_out, on_timeout=timer.on_timeout, on_request=timer.note), timer
+    client = openai_client(timeout_on=time_out, on_timeout=timer.on_timeout, on_request=timer.note, sdk_defaults=True)
+    return client, timer
 
 
 def about(sent_requests: list[Any], ref: str) -> list[Any]:
     """The requests whose user message carries `ref`."""
     return [r for r in sent_requests if ref in r.records]
+
+
+def no_sdk_retries(requests: list[Any]) -> None:
+    """Expect that every request was an attempt of the service's own policy, none a retry of the SDK's."""
+    retried = [r for r in requests if r.retry_count > 0]
+    if not retried:
+        return
+    first = retried[0]
+    refs = ", ".join(first.records) or "the ticket"
+    expect(
+        False,
+        observed=f"{len(retried)} of the {len(requests)} request(s) about {refs} were the SDK's own retries "
+        f"(x-stainless-retry-count: {first.retry_count} on request {first.index + 1}), on top of the service's",
+        expected="every request is an attempt of the service's policy: the SDK's own retries (2 on a client "
+        "built like openai.OpenAI(), as the injected one is) never add attempts behind its back",
+        hint="The client handed to HelpdeskService comes with the SDK's defaults. Make the service's retry "
+        "policy the only one for its model calls, whatever the caller configured.",
+    )
 
 
 def _calls(count: int, why: str) -> str:
@@ -182,6 +246,7 @@ def submit(
         if not err.is_a("NoRecordingMatched"):
             raise
         made = sent_requests[before:]
+        no_sdk_retries(made)
         refs = sorted({ref for request in made for ref in request.records})
         expect(
             False,
@@ -193,6 +258,7 @@ def submit(
         raise
     took = clock.monotonic() - start
     made = about(sent_requests, ticket.ref)
+    no_sdk_retries(made)
     expect(
         len(made) == calls,
         observed=f"{len(made)} model request(s) about {ticket.ref}",
@@ -209,5 +275,5 @@ def no_real_sleep(real_sleeps: list[float]) -> None:
         observed=f"time.sleep was called with {', '.join(seconds(s) for s in real_sleeps)}",
         expected="every wait goes through the injected clock: clock.sleep(seconds)",
         hint="Keep the clock given to HelpdeskService and call its sleep(); only the default clock may use "
-        "time.sleep. The SDK's own retries sleep with time.sleep too: never turn them back on.",
+        "time.sleep. The SDK's own retries sleep with time.sleep too: keep them out of the service's calls.",
     )

@@ -15,6 +15,9 @@ from shop.repository import ShopRepository
 
 log = logging.getLogger(__name__)
 
+# A product page cannot wait for the SDK's default of ten minutes.
+MODEL_TIMEOUT_S = 20.0
+
 INSTRUCTIONS = (
     "You are a merchandiser for an outdoor equipment store. Given the product a visitor is viewing and "
     "a list of candidate products, return the candidate SKUs ordered from the best companion purchase "
@@ -89,6 +92,7 @@ class ShopService:
                 {"role": "user", "content": json.dumps(payload, indent=1)},
             ],
             response_format=RankedSkus,
+            timeout=MODEL_TIMEOUT_S,
         )
         parsed = completion.choices[0].message.parsed
         return None if parsed is None else parsed.skus
