@@ -156,7 +156,7 @@ def build_cohort(subs: Path, minikit: Path, out: Path, port: int) -> dict[str, t
     write_kata_files(subs / "gus" / "exercises", minikit, echo="starter")
     expected["gus"] = ("graded", 1, 2, "")
     write_kata_files(subs / "hal" / "exercises", minikit, echo=None)
-    expected["hal"] = ("graded", 0, 2, "01 missing")
+    expected["hal"] = ("graded", 0, 2, "01 not handed in")
     write_kata_files(subs / "ivy" / "exercises", minikit,
                      echo=ECHO_OK.replace("create(model=model", "create(model='gpt-4o-mini'"))
     expected["ivy"] = ("graded", 4, 2, "")

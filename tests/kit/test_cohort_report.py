@@ -41,6 +41,13 @@ def _cohort(out: Path) -> list[cohort.LearnerRecord]:
         results = [_kata("01", "ticket-triage", {"easy": (1, 1), "hard": hard}),
                    _kata("09", "degraded-mode", {"retry": (3, 3) if i % 2 else (0, 3)},
                          problem=Problem.TIMEOUT if i == 5 else None)]
+        if i == 3:  # the untouched starter: not attempted, left out of the pass rates
+            results[0] = results[0].model_copy(update={"changed": False})
+        if i == 7:  # a syntax error: broken, and said under Problems
+            checks = [c.model_copy(update={"cause": "syntax", "message": "observed: your code does not compile: "
+                                           "invalid syntax at helpdesk/service.py:3"}) if c.id == "hard" else c
+                      for c in results[0].checks]
+            results[0] = results[0].model_copy(update={"checks": checks, "changed": True})
         learners.append(cohort.LearnerRecord(learner=f"learner{i:02d}", source=f"learner{i:02d}", kind="folder",
                                              status="graded", score=sum(r.score for r in results), max_score=6,
                                              katas=results))
@@ -104,16 +111,26 @@ def test_report_renders_in_chromium(tmp_path) -> None:
     assert parsed.text.get("shown") == str(len(learners))
     # Histogram: one band per 10 points, the graded learners spread over them.
     assert len(parsed.bands) == 10 and sum(parsed.bands) == 12
-    # Checks, hardest first: "hard" (3 of 12 passed) above "retry" (6 of 12) above "easy" (12 of 12).
+    # Checks, per kata, hardest first, over the learners who attempted the kata: in 01 "hard" (3 of 11
+    # passed; learner03 did not attempt it) above "easy" (11 of 11); in 09 "retry" (6 of 12).
     checks = [row["data-check"] for row in parsed.rows.get("checks", []) if "data-check" in row]
-    assert checks == ["hard", "retry", "easy"]
+    assert checks == ["hard", "easy", "retry"]
     rates = [float(row["data-rate"]) for row in parsed.rows["checks"] if "data-rate" in row]
-    assert rates == [25.0, 50.0, 100.0]
+    assert rates == [27.3, 100.0, 50.0]
+    # The katas table tells not attempted and broken apart from failed.
+    assert "3/11" in parsed.text["katas"]  # kata 01: passed by 3 of the 11 who attempted it
+    # The learner-by-kata grid: a state per cell, and each learner's feedback one click away.
+    cells = {(r["data-learner"]): r for r in parsed.rows["learners"] if "data-learner" in r}
+    assert len(cells) == 13
+    assert "learner03" in dom and "state-not-attempted" in dom and "state-broken" in dom and "state-time-out" in dom
+    assert "href=\"feedback/learner07.md\"" in dom
     # Every learner has a row; the refused one is listed among the problems with its reason.
     assert len([r for r in parsed.rows.get("learners", []) if "data-learner" in r]) == 13
-    problems = [r for r in dom.split("<li") if "class=\"problem\"" in r]
+    problems = [r.split("</li>")[0] for r in dom.split("<li") if "class=\"problem\"" in r]
     assert any("refused" in p and "link pointing outside" in p for p in problems)
     assert any("learner05" in p and "time-out" in p for p in problems)
+    assert any("learner07" in p and "broken" in p and "does not compile" in p for p in problems)
+    assert not any("learner03" in p for p in problems)  # not attempting is not a problem of the run
     # A learner id is text, never markup: the page's one script element is the report's own.
     assert dom.count("<script>") == 1 and "mallory&lt;script&gt;" in dom
 
@@ -121,6 +138,24 @@ def test_report_renders_in_chromium(tmp_path) -> None:
     subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", f"--screenshot={shot}", page.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_gradebook_and_checks_tell_not_attempted_and_broken_from_failed(tmp_path) -> None:
+    import pandas as pd
+
+    _cohort(tmp_path)
+    book = pd.read_csv(tmp_path / "gradebook.csv").set_index("learner")
+    assert book.loc["learner03", "notes"] == "01 not attempted"
+    assert book.loc["learner07", "notes"] == "01 broken"
+    assert book.loc["learner05", "notes"] == "09 time-out"
+    assert pd.isna(book.loc["learner01", "notes"])  # attempted, some checks failed: the scores say it
+    checks = pd.read_csv(tmp_path / "checks.csv")
+    states = checks.groupby(["learner", "kata"])["kata_state"].first()
+    assert states[("learner03", "01-ticket-triage")] == "not attempted"
+    assert states[("learner00", "01-ticket-triage")] == "passed"
+    assert states[("learner01", "01-ticket-triage")] == "attempted"
+    feedback = (tmp_path / "feedback" / "learner07.md").read_text()
+    assert "## 01 ticket-triage: 1/3 (broken)" in feedback
 
 
 def test_report_fetches_nothing(tmp_path) -> None:

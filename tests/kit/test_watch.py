@@ -107,8 +107,8 @@ def test_a_dead_warm_grader_is_restarted_or_replaced_by_the_cold_path(minikit: P
 # --------------------------------------------------------------------------- the watcher
 
 
-def run_watcher(watcher: Watcher, change: Path, text: str) -> list[WatchEvent]:
-    """Run the watcher in a thread; once it has shown its first result, save `change`."""
+def run_watcher(watcher: Watcher, change: Path, text: str, save=None) -> list[WatchEvent]:
+    """Run the watcher in a thread; once it has shown its first result, save `change` (with `save`)."""
     events: list[WatchEvent] = []
     first = threading.Event()
     done = threading.Event()
@@ -125,7 +125,7 @@ def run_watcher(watcher: Watcher, change: Path, text: str) -> list[WatchEvent]:
     thread.start()
     try:
         assert first.wait(60), [e.kind + e.message for e in events]
-        change.write_text(text)
+        (save or Path.write_text)(change, text)
         assert done.wait(60), [e.kind + e.message for e in events]
     finally:
         watcher.stop()
@@ -147,6 +147,29 @@ def test_a_saved_file_is_graded_again(minikit: Path, polling: bool) -> None:
     assert watcher.mode == ("polling every 50 ms" if polling else "file events")
     assert events[-1].kind == "stopped"
     assert '"passed": true' in (minikit / ".kata" / "progress.json").read_text()  # progress recorded
+
+
+def _save_like_sed_and_vim(path: Path, text: str) -> None:
+    """`sed -i` writes a temporary `sedXXXXXX` and renames it over the file; vim probes with a file `4913`."""
+    probe = path.parent / "4913"
+    probe.write_text("")
+    probe.unlink()
+    temporary = path.parent / "sedy7DHjt"
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+@pytest.mark.parametrize("polling", [False, True], ids=["file-events", "polling"])
+def test_editor_temporary_files_are_not_the_change(minikit: Path, polling: bool) -> None:
+    catalog = Catalog(minikit)
+    echo = catalog.get("01")
+    settings = WatchSettings(**{**FAST.__dict__, "polling": polling, "max_grades": 2})
+    watcher = Watcher(catalog, [echo], echo, on_event=lambda e: None, settings=settings)
+    solved = (minikit / "solutions" / ECHO).read_text()
+    events = run_watcher(watcher, minikit / "exercises" / ECHO, solved, save=_save_like_sed_and_vim)
+    results = [e for e in events if e.kind == "result"]
+    assert [r.result.score for r in results] == [1, 5]  # type: ignore[union-attr]
+    assert results[1].changed == ("echo/__init__.py",)
 
 
 def test_a_save_in_another_kata_grades_that_kata(minikit: Path) -> None:

@@ -536,7 +536,9 @@ def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str])
         return
     state.current = None
     status, message = _judge(check, state)
-    state.send("result", id=check.meta.id, status=status, message=message)
+    exc = check.excinfo.value if check.excinfo is not None else None
+    cause = exc.kind if isinstance(exc, RemoteError) and exc.kind in ("syntax", "import") else ""
+    state.send("result", id=check.meta.id, status=status, message=message, cause=cause)
 
 
 _ITEMS: dict[str, pytest.Item] = {}

@@ -306,8 +306,10 @@ def _assemble(
     checks = []
     for meta in listed:
         got = results.get(meta["id"])
+        cause = ""
         if got is not None:
             status, text = Status(got["status"]), got["message"]
+            cause = got.get("cause") if got.get("cause") in ("syntax", "import") else ""
         elif meta["id"] in started_ids and timed_out:
             status, text = Status.ERROR, (f"observed: this check was still running when the kata's time "
                                           f"limit ({limit:g} s) ran out\nexpected: the check finishes\n"
@@ -320,7 +322,7 @@ def _assemble(
             status, text = Status.ERROR, "not run: grading stopped before this check (see the kata message)"
         points = meta["points"] if status == Status.PASSED else 0
         checks.append(CheckResult(id=meta["id"], title=meta["title"], points=points, max_points=meta["points"],
-                                  status=status, message=text, guard=meta.get("guard", False)))
+                                  status=status, message=text, guard=meta.get("guard", False), cause=cause))
     if kit_errors:
         message = (message + " " if message else "") + "Kit problem: " + "; ".join(kit_errors)
     if received.forged:

@@ -42,6 +42,7 @@ from kata.host import sandbox
 from kata.instructor import unpack as unpacking
 from kata.instructor.records import Kind, LearnerRecord, RunSummary, SubmissionStatus
 from kata.instructor.unpack import GIT_TIMEOUT, MAX_FILES, MAX_UNPACKED_BYTES, Refused, printable
+from kata.learn import learner
 from kata.outputs.report import message_lines
 from kata.outputs.results import CheckResult, KataResult, Problem, Status
 
@@ -421,6 +422,13 @@ class _Run:
         self.out, self.katas, self.options = out, katas, options
         self.kata_fps = {k.id: kata_fingerprint(k) for k in katas}
         self.limits = _limits_tag(options)
+        self._starters: dict[str, dict[str, bytes]] = {}
+
+    def starter(self, kata: Kata) -> dict[str, bytes]:
+        """The kit's starter files of a kata (what "not attempted" is measured against), read once."""
+        if kata.id not in self._starters:
+            self._starters[kata.id] = learner.read_tree(kata.exercise_dir)
+        return self._starters[kata.id]
 
     def reusable(self, state: _State | None, sub_fp: str, kata: Kata) -> bool:
         return (not self.options.regrade and state is not None and state.submission == sub_fp
@@ -440,6 +448,26 @@ class _Run:
         for kata in katas:
             self.save(sub, kata, sub_fp, _not_graded(kata, sub.learner, problem, f"Not graded: {printable(reason)}."),
                       status, reason)
+
+
+def changed_from_starter(folder: Path, starter: dict[str, bytes]) -> bool:
+    """Whether a learner's kata folder differs from the kit's starter (a link counts as a change and is never
+    followed; the folder was unpacked within the size caps)."""
+    seen = set()
+    for dirpath, dirnames, filenames in os.walk(folder):
+        ignored = targets.IGNORED(dirpath, [*dirnames, *filenames])
+        dirnames[:] = [d for d in dirnames if d not in ignored]
+        for name in filenames:
+            if name in ignored or learner.is_litter(name):
+                continue
+            path = Path(dirpath) / name
+            rel = path.relative_to(folder).as_posix()
+            if path.is_symlink() or not path.is_file() or rel not in starter:
+                return True
+            if path.stat().st_size != len(starter[rel]) or path.read_bytes() != starter[rel]:
+                return True
+            seen.add(rel)
+    return seen != set(starter)
 
 
 def _prepare(run: _Run, sub: Submission, todo: list[Kata], sub_fp: str,
@@ -526,7 +554,8 @@ def _grade_tasks(run: _Run, tasks: list[tuple[Submission, Kata, targets.Target, 
     def one(task: tuple[Submission, Kata, targets.Target, str]) -> tuple[Submission, KataResult]:
         sub, kata, target, sub_fp = task
         try:
-            result = warm.grade(kata, target).model_copy(update={"target": sub.learner})
+            changed = changed_from_starter(target.layers[0], run.starter(kata))
+            result = warm.grade(kata, target).model_copy(update={"target": sub.learner, "changed": changed})
             run.save(sub, kata, sub_fp, result)  # as soon as it is known
         except GradingStopped:
             raise  # Ctrl-C: nothing is saved for this pair, so the next run grades it
@@ -617,7 +646,7 @@ def feedback_markdown(record: LearnerRecord) -> str:
         return "\n".join(lines)
     lines += [f"Total: **{record.score}/{record.max_score}** points.", ""]
     for kata in record.katas:
-        mark = "passed" if kata.full_marks else kata.status.value
+        mark = kata.state
         lines += [f"## {kata.id} {kata.title}: {kata.score}/{kata.max_score} ({mark})", ""]
         if kata.message:
             lines += [f"> {kata.message}", ""]

@@ -38,7 +38,8 @@ NOISE_SUFFIXES = (".db", ".sqlite", ".sqlite3", ".log", ".swp", "~")
 # --------------------------------------------------------------------------- files of a folder
 
 
-def _skip(name: str) -> bool:
+def is_litter(name: str) -> bool:
+    """Caches and editor or tool litter: never a learner's work."""
     return name in NOISE or name.endswith(NOISE_SUFFIXES)
 
 
@@ -51,7 +52,7 @@ def read_tree(folder: Path) -> dict[str, bytes]:
         ignored = IGNORED(dirpath, [*dirnames, *filenames])
         dirnames[:] = sorted(d for d in dirnames if d not in ignored)
         for name in sorted(filenames):
-            if name in ignored or _skip(name):
+            if name in ignored or is_litter(name):
                 continue
             path = Path(dirpath) / name
             if path.is_file():
@@ -107,7 +108,7 @@ def _from_git(root: Path, name: str) -> Starter | None:
             files[rel], data = data[:size], data[size + 1:]
         label = named.stdout.decode().strip() if ref != "HEAD" else "HEAD"
         where = f"git {label} ({commit.stdout.decode().strip()})"
-        return Starter({k: v for k, v in files.items() if not _skip(Path(k).name)}, where)
+        return Starter({k: v for k, v in files.items() if not is_litter(Path(k).name)}, where)
     return None
 
 

@@ -120,6 +120,12 @@ def _snapshot(paths: list[Path]) -> dict[Path, Stamp]:
     return found
 
 
+def _counts(path: Path) -> bool:
+    """A change worth a grade: a file there now, or a removed one with a suffix (a module deleted). Editors'
+    transient files (sed -i's `sedy7DHjt`, vim's `4913` probe) come and go within one batch."""
+    return path.is_file() or (not path.exists() and bool(path.suffix))
+
+
 def _differ(before: dict[Path, Stamp], after: dict[Path, Stamp]) -> set[Path]:
     return {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
 
@@ -275,7 +281,7 @@ class Watcher:
             noticed = self.clock()
             by_kata: dict[str, tuple[Kata, list[str]]] = {}
             for path in sorted(batch):
-                if path.parent == probe_dir:
+                if path.parent == probe_dir or not _counts(path):
                     continue
                 kata = self._kata_of(path)
                 if kata is not None:

@@ -14,17 +14,34 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from kata.outputs.results import Problem, Status
+from kata.outputs.results import KataResult, Problem, Status
 
 if TYPE_CHECKING:
     from kata.catalog import Kata
     from kata.instructor.records import LearnerRecord, RunSummary
 
 
+# Kata states an instructor acts on (passed and attempted are read from the scores).
+NOTEWORTHY = ("not attempted", "broken", "time-out", "error", "not handed in", "refused")
+
+
 def _notes(record: LearnerRecord) -> str:
     if record.status.value != "graded":
         return f"{record.status.value}: {record.reason}"
-    return "; ".join(f"{k.id} {k.problem.value}" for k in record.katas if k.problem is not None)
+    return "; ".join(note for k in record.katas if (note := _note(k)))
+
+
+def _note(kata: KataResult) -> str:
+    """A kata's state when an instructor acts on it, with what went wrong with the run (e.g. tampered)."""
+    problem = kata.problem.value if kata.problem is not None else ""
+    if kata.state in NOTEWORTHY:
+        return f"{kata.id} {kata.state}" + (f" ({problem})" if problem and kata.state == "error" else "")
+    return f"{kata.id} {problem}" if problem else ""
+
+
+def _attempted(kata: KataResult) -> bool:
+    """Handed in and changed from the starter: the results a check's pass rate is measured over."""
+    return kata.state not in ("not attempted", "not handed in", "refused")
 
 
 def gradebook_frame(learners: list[LearnerRecord], katas: list[Kata], maxima: dict[str, int]) -> pd.DataFrame:
@@ -53,10 +70,11 @@ def checks_frame(learners: list[LearnerRecord]) -> pd.DataFrame:
                 status = item.status.value
                 if kata.problem in (Problem.REFUSED, Problem.MISSING):
                     status = kata.problem.value
-                rows.append({"learner": record.learner, "kata": f"{kata.id}-{kata.slug}", "check": item.id,
-                             "title": item.title, "status": status, "points": item.points,
+                rows.append({"learner": record.learner, "kata": f"{kata.id}-{kata.slug}", "kata_state": kata.state,
+                             "check": item.id, "title": item.title, "status": status, "points": item.points,
                              "max_points": item.max_points})
-    return pd.DataFrame(rows, columns=["learner", "kata", "check", "title", "status", "points", "max_points"])
+    return pd.DataFrame(rows, columns=["learner", "kata", "kata_state", "check", "title", "status", "points",
+                                       "max_points"])
 
 
 def _csv(frame: pd.DataFrame) -> str:
@@ -90,6 +108,9 @@ border-bottom:1px solid #eef}th{cursor:pointer;background:#f6f7fb}td.num,th.num{
 .bar{display:inline-block;height:.7rem;background:#4a7bd0;border-radius:2px;vertical-align:middle}
 .bar.low{background:#d0574a}.bar.mid{background:#d09a4a}
 .status-refused,.status-empty,.status-error{color:#b0322a;font-weight:600}.problem{color:#b0322a}
+.state-passed{background:#e6f4ea}.state-attempted{background:#fff6e0}.state-broken,.state-time-out,.state-error{
+background:#fbe4e2}.state-not-attempted,.state-not-handed-in{color:#889}td small{display:block;font-size:.75rem}
+tr.kata-head th{background:#eef1f8;cursor:default}
 input[type=search]{padding:.3rem .5rem;width:18rem;margin:.5rem 0}
 svg text{font-size:11px;fill:#334}
 """
@@ -148,6 +169,14 @@ def _histogram(percents: list[float]) -> str:
     return "".join(parts)
 
 
+def _why(kata: KataResult) -> str:
+    """The reason of a kata's problem: its message, else the first failed check's observation."""
+    if kata.message:
+        return kata.message
+    failed = next((c for c in kata.checks if c.cause or c.status is Status.ERROR), None)
+    return failed.message.splitlines()[0].removeprefix("observed: ") if failed and failed.message else ""
+
+
 def render_html(learners: list[LearnerRecord], katas: list[Kata], maxima: dict[str, int],
                 summary: RunSummary) -> str:
     """The self-contained cohort report."""
@@ -174,40 +203,46 @@ def render_html(learners: list[LearnerRecord], katas: list[Kata], maxima: dict[s
                f"(maximum {total_max} points).</p>")
     out.append(_histogram(list(graded["percent"])))
 
-    out.append("<h2>Katas</h2><p class='meta'>Over the learners who handed the kata in.</p>"
-               "<table id='katas'><thead><tr><th>kata</th><th class='num'>passed</th><th>pass rate</th>"
-               "<th class='num'>mean score</th><th class='num'>time-outs</th><th class='num'>errors</th>"
-               "<th class='num'>not handed in</th></tr></thead><tbody>")
+    out.append("<h2>Katas</h2><p class='meta'>Pass rate and mean score over the learners who attempted the "
+               "kata (handed it in, changed from the starter); <i>broken</i>: the code did not compile or import."
+               "</p><table id='katas'><thead><tr><th>kata</th><th class='num'>passed</th><th>pass rate</th>"
+               "<th class='num'>mean score</th><th class='num'>not attempted</th><th class='num'>broken</th>"
+               "<th class='num'>time-outs</th><th class='num'>errors</th><th class='num'>not handed in</th>"
+               "</tr></thead><tbody>")
     for kata in katas:
         all_results = [k for r in learners if r.status.value == "graded" for k in r.katas if k.id == kata.id]
-        results = [k for k in all_results if k.problem is not Problem.MISSING]
+        states = [k.state for k in all_results]
+        results = [k for k in all_results if _attempted(k)]
         passed = sum(1 for k in results if k.passed)
         rate = 100 * passed / len(results) if results else 0.0
         mean = sum(k.score for k in results) / len(results) if results else 0.0
-        timeouts = sum(1 for k in results if k.problem is Problem.TIMEOUT)
-        errors = sum(1 for k in results if k.status is Status.ERROR and k.problem is not Problem.TIMEOUT)
+        counts = "".join(f"<td class='num'>{states.count(state)}</td>"
+                         for state in ("not attempted", "broken", "time-out", "error", "not handed in"))
         out.append(f"<tr data-kata='{_e(kata.name)}'><td>{_e(kata.id)} {_e(kata.spec.title)}</td>"
                    f"<td class='num'>{passed}/{len(results)}</td><td>{_bar(rate)} {rate:.0f}%</td>"
-                   f"<td class='num'>{mean:.1f}/{maxima.get(kata.id, 0)}</td><td class='num'>{timeouts}</td>"
-                   f"<td class='num'>{errors}</td><td class='num'>{len(all_results) - len(results)}</td></tr>")
+                   f"<td class='num'>{mean:.1f}/{maxima.get(kata.id, 0)}</td>{counts}</tr>")
     out.append("</tbody></table>")
 
-    out.append("<h2>Checks, hardest first</h2><p class='meta'>Share of graded learners who passed each check: "
-               "the concepts the cohort struggles with are at the top.</p>")
+    out.append("<h2>Checks, hardest first</h2><p class='meta'>Per kata, the share of the learners who attempted it "
+               "that passed each check: the concepts the cohort struggles with are at the top.</p>")
+    attempted = {(r.learner, f"{k.id}-{k.slug}") for r in learners for k in r.katas if _attempted(k)}
     ran = checks[checks["status"].isin([s.value for s in Status]) & (checks["max_points"] > 0)]
+    ran = ran[[(learner, kata) in attempted for learner, kata in zip(ran["learner"], ran["kata"], strict=True)]]
     if len(ran):
         rates = (ran.assign(ok=ran["status"] == Status.PASSED.value)
                  .groupby(["kata", "check", "title"], as_index=False)
                  .agg(passed=("ok", "sum"), learners=("ok", "size")))
         rates["rate"] = 100 * rates["passed"] / rates["learners"]
-        rates = rates.sort_values(["rate", "kata", "check"], kind="stable")
-        out.append("<table id='checks'><thead><tr><th>kata</th><th>check</th><th class='num'>passed</th>"
+        rates = rates.sort_values(["kata", "rate", "check"], kind="stable")
+        out.append("<table id='checks'><thead><tr><th>check</th><th class='num'>passed</th>"
                    "<th>pass rate</th></tr></thead><tbody>")
-        for row in rates.itertuples():
-            out.append(f"<tr data-check='{_e(row.check)}' data-rate='{row.rate:.1f}'><td>{_e(row.kata)}</td>"
-                       f"<td>{_e(row.title)} <span class='meta'>[{_e(row.check)}]</span></td>"
-                       f"<td class='num'>{row.passed}/{row.learners}</td>"
-                       f"<td>{_bar(row.rate)} {row.rate:.0f}%</td></tr>")
+        for kata_name, group in rates.groupby("kata", sort=True):
+            out.append(f"<tr class='kata-head'><th colspan='3'>{_e(kata_name)}</th></tr>")
+            for row in group.itertuples():
+                out.append(f"<tr data-check='{_e(row.check)}' data-kata='{_e(row.kata)}' data-rate='{row.rate:.1f}'>"
+                           f"<td>{_e(row.title)} <span class='meta'>[{_e(row.check)}]</span></td>"
+                           f"<td class='num'>{row.passed}/{row.learners}</td>"
+                           f"<td>{_bar(row.rate)} {row.rate:.0f}%</td></tr>")
         out.append("</tbody></table>")
 
     out.append("<h2>Problems</h2><ul id='problems'>")
@@ -219,10 +254,10 @@ def render_html(learners: list[LearnerRecord], katas: list[Kata], maxima: dict[s
                        f"{_e(record.status.value)}: {_e(record.reason)}</li>")
             continue
         for kata in record.katas:
-            if kata.problem is not None:
+            if kata.state in ("broken", "time-out", "error", "refused"):
                 problems += 1
                 out.append(f"<li class='problem' data-learner='{_e(record.learner)}'>{_e(record.learner)}, kata "
-                           f"{_e(kata.id)}: {_e(kata.problem.value)}: {_e(kata.message)}</li>")
+                           f"{_e(kata.id)}: {_e(kata.state)}: {_e(_why(kata))}</li>")
     if not problems:
         out.append("<li>None: every submission ran to the end.</li>")
     out.append("</ul>")
@@ -232,10 +267,18 @@ def render_html(learners: list[LearnerRecord], katas: list[Kata], maxima: dict[s
                "<table id='learners' class='sortable'><thead><tr><th>learner</th><th>status</th>")
     out += [f"<th class='num'>{_e(k.id)}</th>" for k in katas]
     out.append("<th class='num'>total</th><th class='num'>%</th><th>notes</th></tr></thead><tbody>")
+    by_learner = {r.learner: {k.id: k for k in r.katas} for r in learners}
     for row in book.to_dict("records"):
         status = _e(row["status"])
-        cells = [f"<td>{_e(row['learner'])}</td>", f"<td class='status-{status}'>{status}</td>"]
-        cells += [f"<td class='num'>{_e(row[k.name])}</td>" for k in katas]
+        feedback = f"feedback/{row['learner']}.md"  # learner ids are sanitised: a plain file name
+        cells = [f"<td><a href='{_e(feedback)}'>{_e(row['learner'])}</a></td>",
+                 f"<td class='status-{status}'>{status}</td>"]
+        for kata in katas:
+            result = by_learner.get(row["learner"], {}).get(kata.id)
+            state = result.state if result is not None else "not handed in"
+            cells.append(f"<td class='num state-{_e(state.replace(' ', '-'))}' data-state='{_e(state)}' "
+                         f"data-v='{_e(row[kata.name])}' title='{_e(state)}'>{_e(row[kata.name])}"
+                         f"{'' if state in ('passed', 'attempted') else ' <small>' + _e(state) + '</small>'}</td>")
         cells += [f"<td class='num'>{row['total']}/{row['max_total']}</td>",
                   f"<td class='num' data-v='{row['percent']}'>{row['percent']:.0f}</td>",
                   f"<td>{_e(row['notes'])}</td>"]

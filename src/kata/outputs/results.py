@@ -40,6 +40,7 @@ class CheckResult(BaseModel):
     status: Status
     message: str = Field(default="", description="learner-facing: observed, expected, hint")
     guard: bool = Field(default=False, description="guards existing behaviour (passes on the starter)")
+    cause: str = Field(default="", description="'syntax' or 'import' when the learner's code did not load")
 
 
 class KataResult(BaseModel):
@@ -57,6 +58,8 @@ class KataResult(BaseModel):
     duration_s: float
     message: str = Field(default="", description="kata-level message, e.g. a time-out or a crash")
     problem: Problem | None = Field(default=None, description="what went wrong with the run itself, if anything")
+    changed: bool | None = Field(default=None, description="whether the graded folder differs from the kata's "
+                                                           "starter (cohort grading; None when not known)")
     hidden_checks: bool = Field(default=True, description="false: an edition without hidden checks ran only the "
                                                           "service's own tests, so this is no grade (never passed)")
     checks: list[CheckResult]
@@ -90,6 +93,27 @@ class KataResult(BaseModel):
     @property
     def full_marks(self) -> bool:
         return self.status == Status.PASSED and self.hidden_checks
+
+    @property
+    def broken(self) -> bool:
+        """The learner's code did not compile or import, so the checks could not run it."""
+        return any(c.cause for c in self.checks)
+
+    @property
+    def state(self) -> str:
+        """What an instructor reads first: passed, attempted, not attempted, broken, time-out, error, or
+        not handed in (the kata's folder is missing), refused."""
+        if self.problem in (Problem.MISSING, Problem.REFUSED):
+            return "not handed in" if self.problem is Problem.MISSING else "refused"
+        if self.changed is False:
+            return "not attempted"
+        if self.problem is Problem.TIMEOUT:
+            return "time-out"
+        if self.broken:
+            return "broken"
+        if self.status is Status.ERROR:
+            return "error"
+        return "passed" if self.full_marks else "attempted"
 
     def failed_ids(self) -> set[str]:
         """Ids of the checks that did not pass."""
