@@ -103,6 +103,24 @@ def test_reset_outside_git_restores_the_kept_starter_and_backs_up_work(minikit: 
     assert code == 0 and "already the starter" in out
 
 
+def test_reset_forgets_the_last_grade_and_the_prompt_shows_its_choices(minikit: Path, kata_cli, monkeypatch,
+                                                                      capsys) -> None:
+    kata_cli("--root", minikit, "list")
+    (minikit / "exercises" / ECHO).write_text((minikit / "solutions" / ECHO).read_text())
+    kata_cli("--root", minikit, "grade", "01")
+    kata_cli("--root", minikit, "hint", "01")
+    code, listed = kata_cli("--root", minikit, "list")
+    assert "passed 5/5" in listed
+    kata_cli("--root", minikit, "reset", "01", "--yes")
+    code, listed = kata_cli("--root", minikit, "list")
+    assert "not started" in listed and "5/5" not in listed and "1/2" in listed  # the hint seen stays
+
+    monkeypatch.setattr(loop.sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda: "n")
+    assert loop._ask(_console(), "Discard your changes to kata 01?") is False
+    assert "Discard your changes to kata 01? [y/N]" in capsys.readouterr().out
+
+
 def test_reset_in_a_clone_restores_the_kits_version_not_the_learners_commit(tmp_path: Path, minikit: Path,
                                                                           kata_cli) -> None:
     git(minikit, "init", "-q", "-b", "main")

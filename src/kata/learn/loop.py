@@ -66,7 +66,7 @@ def _ask(out: Console, question: str) -> bool | None:
     """y/N from the terminal; None when there is no terminal to ask."""
     if not sys.stdin.isatty():
         return None
-    out.print(f"{question} [y/N] ", end="")
+    out.print(f"{escape(question)} {escape('[y/N]')} ", end="")  # unescaped, rich reads [y/N] as a style
     try:
         return input().strip().lower() in ("y", "yes")
     except EOFError:
@@ -231,6 +231,9 @@ def cmd_reset(args: argparse.Namespace, catalog: Catalog, out: Console) -> int:
     if not _confirmed(out, f"Discard your changes to kata {kata.id}?", args.yes, f"kata reset {kata.id} --yes"):
         return 1
     done = learner.reset(kata, pristine)
+    progress = Progress(catalog.root)
+    progress.forget_grade(kata.id)  # the last grade was of the files just discarded; hints seen stay
+    progress.save()
     restored = len(done.changes.modified) + len(done.changes.deleted)
     backup = _rel(kata, done.backup) if done.backup else ""
     out.print(f"[green]Restored {restored} file(s) and removed {len(done.changes.added)} file(s) you added.[/] "

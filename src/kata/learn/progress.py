@@ -56,6 +56,12 @@ class Progress:
         entry.hidden_checks = result.hidden_checks
         entry.graded_at = graded_at
 
+    def forget_grade(self, kata_id: str) -> None:
+        """After a reset: the kata is not started again, its hints stay shown."""
+        entry = self.data.katas.get(kata_id)
+        if entry is not None:
+            self.data.katas[kata_id] = Entry(hints_shown=entry.hints_shown)
+
     def show_hint(self, kata_id: str, total: int) -> int:
         """Reveal one more hint (up to `total`); returns how many are shown now."""
         entry = self.data.katas.setdefault(kata_id, Entry())
