@@ -105,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         root = args.root.resolve() if args.root else find_root()
         if args.root and not is_kit(root):
             raise KitError(f"--root {args.root}: not a kit (no pyproject.toml beside exercises/ there)")
+        if args.command in INSTRUCTOR_COMMANDS and (root / release.EDITION_FILE).is_file():
+            raise KitError(f"this is a student edition: `kata {args.command}` is an instructor's command and needs "
+                           "the full kit (reference solutions, stand-in scripts, known-wrong solutions); run it in "
+                           "the kit this edition was made from")
         catalog = Catalog(root)
         _say_what_is_missing(catalog, out)
         if loop.keeps_starters(args):
@@ -119,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The grades that were running have ended and their temporary folders are gone (session.run_all).
         out.print("[yellow]Interrupted: nothing more was graded, and nothing of this run was recorded.[/]")
         return 130
+
+
+INSTRUCTOR_COMMANDS = ("verify", "record", "release", "gradescope", "cohort")
 
 
 def _say_what_is_missing(catalog: Catalog, out: report.Console) -> None:
@@ -244,6 +251,8 @@ def cmd_release(args: argparse.Namespace, catalog: Catalog, out: report.Console)
     out.print(f"  {built.cassettes} cassettes without prompts ({built.bytes_before // 1024} KB -> "
               f"{built.bytes_after // 1024} KB, {saved:.0f}% smaller)")
     out.print(f"  GitHub Actions workflow: {release.WORKFLOW} (GitHub Classroom autograding)")
+    out.print("  a git repository with one commit (push it as the assignment's template)" if built.git else
+              "  [yellow]not a git repository (git is not installed): run `git init` there before handing it out[/]")
     for result in built.proof:
         mark = "[green]✔[/]" if result.full_marks else "[red]✘[/]"
         out.print(f"  {mark} reference solution of {result.id} against the edition: {result.score}/{result.max_score}")
@@ -251,7 +260,9 @@ def cmd_release(args: argparse.Namespace, catalog: Catalog, out: report.Console)
         out.print("[red]release: the edition does not replay for a correct solution; do not hand it out[/]")
         return 1
     if args.zip:
-        archive = shutil.make_archive(str(args.out), "zip", root_dir=args.out)
+        # One top-level folder, as every download of a repository has.
+        folder = args.out.resolve()
+        archive = shutil.make_archive(str(folder), "zip", root_dir=folder.parent, base_dir=folder.name)
         out.print(f"  {archive}")
     out.print(f"[green]student edition written and proven: {args.out}[/]")
     return 0

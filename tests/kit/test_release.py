@@ -49,8 +49,16 @@ def test_edition_has_no_solutions_and_proves_itself(edition) -> None:
     assert not list(out.rglob("standin.toml"))  # the scripted answers stay with the instructor
     assert {p.name for p in (out / "exercises").iterdir()} == {k.name for k in catalog.katas}
     assert (out / "src" / "kata" / "cli.py").is_file() and (out / "noxfile.py").is_file()
-    assert "Student edition" in (out / "README.md").read_text()
+    readme = (out / "README.md").read_text()
+    assert "Student edition" in readme and "## The learner loop" in readme and "## Quick start" in readme
+    for instructors in ("## The instructor loop", "### Threat model", "## For kit maintainers", "## Layout"):
+        assert instructors not in readme  # the instructor's manual stays with the kit
+    assert not (out / "docs").exists()  # nor the authoring guide
     assert "hidden_checks = false" in (out / release.EDITION_FILE).read_text()
+    # A git repository, as the instructor loop says: one commit holding everything, nothing left over.
+    log = subprocess.run(["git", "-C", str(out), "log", "--oneline"], capture_output=True, text=True).stdout
+    status = subprocess.run(["git", "-C", str(out), "status", "--porcelain"], capture_output=True, text=True).stdout
+    assert log.count("\n") == 1 and "Student edition" in log and status == ""
 
 
 def test_edition_cassettes_reveal_no_prompt_and_still_match(edition) -> None:
@@ -102,6 +110,13 @@ def test_edition_without_hidden_checks_grades_the_service_tests_and_says_so(edit
     assert "Next: 01" in shown and "Every kata is passed" not in shown
 
 
+@pytest.mark.parametrize("command", [["verify"], ["record", "01", "--standin"], ["cohort", "x", "--out", "y"]])
+def test_instructor_commands_in_an_edition_say_it_is_one(edition, kata_cli, command) -> None:
+    out, _ = edition
+    code, printed = kata_cli("--root", out, *command)
+    assert code == 2 and "this is a student edition" in printed and "Traceback" not in printed
+
+
 def test_edition_hints_are_revealed_not_read(edition, kata_cli) -> None:
     out, _ = edition
     kata = Catalog(REPO).get("01")
@@ -150,7 +165,9 @@ def test_self_graded_edition_includes_the_checks_and_grades_like_the_kit(kata_cl
     assert code == 0 and "written and proven" in printed, printed
     assert (out / "tests" / "checks" / "01-echo" / "test_echo.py").is_file()
     assert not (out / "solutions").exists() and not (out / "tests" / "wrong").exists()
-    assert zipfile.is_zipfile(tmp_path / "student.zip")
+    names = zipfile.ZipFile(tmp_path / "student.zip").namelist()
+    assert names and all(n.startswith("student/") for n in names)  # one top-level folder, like a download
+    assert "student/exercises/01-echo/kata.toml" in names
     code, printed = kata_cli("--root", out, "grade")
     assert "01 Echo, louder  1/5" in printed and "02 Count words  1/2" in printed
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,10 @@ from kata.outputs.results import KataResult
 
 EDITION_FILE = "kata-edition.toml"
 # What a learner's copy holds besides exercises/ and fixtures/ (each only when present).
-KIT_FILES = ("pyproject.toml", "constraints.txt", "noxfile.py", "README.md", "LICENSE", "docs", "src")
+KIT_FILES = ("pyproject.toml", "constraints.txt", "noxfile.py", "README.md", "LICENSE", "src")
+# The sections of the kit's README a learner needs; the instructor's and maintainer's stay with the kit.
+LEARNER_SECTIONS = ("Quick start", "The learner loop", "The kata catalog", "How grading works", "Results formats",
+                    "Licence")
 WORKFLOW = ".github/workflows/classroom.yml"
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "*.egg-info", ".kata")
 
@@ -43,6 +47,7 @@ class ReleaseReport:
     bytes_before: int = 0  # cassette bytes in the instructor's kit
     bytes_after: int = 0  # the same cassettes in the edition
     proof: list[KataResult] = field(default_factory=list)
+    git: bool = False  # the edition is a git repository with one commit
 
     @property
     def proven(self) -> bool:
@@ -105,6 +110,32 @@ def _copy(source: Path, dest: Path) -> None:
     elif source.is_file():
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, dest)
+
+
+def learner_readme(text: str) -> str:
+    """The kit's README cut to what a learner reads: its opening and the learner's `## ` sections."""
+    kept, keep, fenced = [], True, False
+    for line in text.splitlines(keepends=True):
+        if line.startswith("```"):
+            fenced = not fenced
+        if not fenced and line.startswith("## "):
+            keep = line[3:].strip() in LEARNER_SECTIONS
+        if keep:
+            kept.append(line)
+    return "".join(kept)
+
+
+def _commit(out: Path) -> bool:
+    """Make the edition the git repository the instructor hands out (one commit; `kata reset` reads it)."""
+    if shutil.which("git") is None:
+        return False
+    who = ["-c", "user.name=AI Engineering Katas", "-c", "user.email=katas@invalid", "-c", "init.defaultBranch=main",
+           "-c", "commit.gpgsign=false"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "Student edition"]):
+        if subprocess.run(["git", *who, *args], cwd=out, capture_output=True).returncode != 0:
+            shutil.rmtree(out / ".git", ignore_errors=True)
+            return False
+    return True
 
 
 def _banner(with_hidden_checks: bool) -> str:
@@ -171,8 +202,8 @@ def build(catalog: Catalog, out: Path, *, with_hidden_checks: bool, katas: list[
     for name in KIT_FILES:
         _copy(root / name, out / name)
     if (out / "README.md").is_file():
-        (out / "README.md").write_text(_banner(with_hidden_checks) + (out / "README.md").read_text(encoding="utf-8"),
-                                       encoding="utf-8")
+        text = learner_readme((out / "README.md").read_text(encoding="utf-8"))
+        (out / "README.md").write_text(_banner(with_hidden_checks) + text, encoding="utf-8")
     (out / ".gitignore").write_text(".venv/\n.nox/\n.kata/\n__pycache__/\n*.pyc\n", encoding="utf-8")
     for kata in katas:
         _copy(kata.exercise_dir, out / "exercises" / kata.name)
@@ -199,6 +230,7 @@ def build(catalog: Catalog, out: Path, *, with_hidden_checks: bool, katas: list[
         f'built = "{dt.datetime.now(dt.UTC).date().isoformat()}"\n', encoding="utf-8")
     if prove:
         report.proof = prove_edition(catalog, out, katas, jobs=jobs)
+    report.git = _commit(out)
     return report
 
 
