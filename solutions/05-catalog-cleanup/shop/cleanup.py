@@ -101,7 +101,7 @@ def enrich_catalog(products: pd.DataFrame, client: openai.OpenAI, settings: Sett
     answer. A product without a usable answer keeps missing values in both columns.
     """
     settings = settings or Settings()
-    enricher = ProductEnricher(client, settings.model)
+    enricher = ProductEnricher(client, settings.model, settings.model_timeout)
     categories: dict[str, str] = {}
     descriptions: dict[str, str] = {}
     # The same product = the same normalised SKU, whatever else differs between its rows.

@@ -15,6 +15,8 @@ class Settings:
     supplier_encoding: str = "utf-8"
     # The chat model that writes categories and descriptions during the catalog clean-up.
     model: str = "gpt-4o-mini"
+    # Seconds to wait for one answer: the SDK would wait 600, and a stuck call must not hold the night's run.
+    model_timeout: float = 30.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -23,4 +25,5 @@ class Settings:
             db_path=os.environ.get("SHOP_DB_PATH", cls.db_path),
             supplier_encoding=os.environ.get("SHOP_SUPPLIER_ENCODING", cls.supplier_encoding),
             model=os.environ.get("SHOP_MODEL", cls.model),
+            model_timeout=float(os.environ.get("SHOP_MODEL_TIMEOUT", cls.model_timeout)),
         )

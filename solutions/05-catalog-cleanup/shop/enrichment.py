@@ -36,9 +36,10 @@ class ProductEnrichment(BaseModel):
 class ProductEnricher:
     """Asks a chat model for the category and description of one product."""
 
-    def __init__(self, client: openai.OpenAI, model: str) -> None:
+    def __init__(self, client: openai.OpenAI, model: str, timeout: float) -> None:
         self._client = client
         self._model = model
+        self._timeout = timeout
 
     def enrich(self, product: Mapping[str, Any]) -> ProductEnrichment | None:
         """One request about one product; None when there is no usable answer (never retried here)."""
@@ -51,6 +52,7 @@ class ProductEnricher:
                     {"role": "user", "content": _user_message(product)},
                 ],
                 response_format=ProductEnrichment,
+                timeout=self._timeout,
             )
         except ValidationError:
             log.warning("model gave %s a category outside the shop's list", sku)

@@ -75,6 +75,8 @@ WRITTEN = {
     24: "SKU-1016,Almond Butter,,,jar",
     25: "SKU-1003,DARK CHOCOLATE 70%,cacao verde,2.95€,piece",
     26: "sku - 1010,Stand Mixer Pro,KitchenCraft,EUR 1049,pc",
+    27: "SKU-1017,Acacia Honey,Bee Garden,12.50.1,kg",
+    28: "SKU-1018,Green Tea Sencha,Kyoto Leaf,-3,piece",
 }
 
 EXPECTED_REJECTED: dict[int, str] = {
@@ -87,12 +89,14 @@ EXPECTED_REJECTED: dict[int, str] = {
     19: "missing_price",
     23: "missing_sku",
     24: "missing_price",
+    27: "invalid_price",
+    28: "invalid_price",
 }
 
 ALL_LINES = sorted(EXPECTED_PRODUCTS.keys() | EXPECTED_REJECTED.keys())
 VALID_SKUS = sorted({row[0] for row in EXPECTED_PRODUCTS.values()})
 # SKUs written only on rejected lines: the model must never hear of them.
-REJECTED_ONLY_SKUS = ["SKU-1011", "SKU-1012", "SKU-1013", "SKU-1014", "SKU-1016"]
+REJECTED_ONLY_SKUS = ["SKU-1011", "SKU-1012", "SKU-1013", "SKU-1014", "SKU-1016", "SKU-1017", "SKU-1018"]
 
 
 # --------------------------------------------------------------------------- calling the learner's code
@@ -120,7 +124,7 @@ def _function(learner: Any, name: str) -> Callable[..., Any]:
     return function  # type: ignore[return-value]
 
 
-def normalise(learner: Any, path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def normalise(learner: Any, path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`normalise_catalog(path)`, with a clear message when it does not return two frames."""
     result = _function(learner, "normalise_catalog")(path)
     expect(

@@ -84,6 +84,9 @@ JOINED_PRODUCTS = [
     (11, "SKU-3003", "Dishwasher Tablets", None, 6.45, "piece"),
 ]
 CONFIGURED_PRODUCT = [(2, "SKU-4001", "Lavender Hand Soap", "Savonnerie Claire", 4.5, "piece")]
+TIMEOUT_PRODUCT = [(2, "SKU-5001", "Linen Tea Towel", "Casa Lino", 7.9, "piece")]
+MAX_TIMEOUT_S = 60.0  # the brief's ceiling for one model request
+SDK_DEFAULT_TIMEOUT_S = 600.0  # what openai.OpenAI() waits when nobody says otherwise
 
 
 def _written(line: int) -> str:
@@ -101,7 +104,8 @@ def _written(line: int) -> str:
     hint="normalise_catalog(path) returns (products, rejected); cast the products' columns at the end.",
 )
 def test_frame_schema(learner: Any, kata_data: Path) -> None:
-    products, _ = normalise(learner, kata_data / CSV_NAME)
+    # The path as a str here (the other checks pass a Path): the brief accepts both.
+    products, _ = normalise(learner, str(kata_data / CSV_NAME))
     expect(
         list(products.columns) == PRODUCT_COLUMNS,
         observed=f"the products frame has the columns {list(products.columns)}",
@@ -249,6 +253,12 @@ def test_rejected_rows_reported(learner: Any, kata_data: Path) -> None:
         expected=f"every valid line once, duplicates of a product included: {sorted(EXPECTED_PRODUCTS)} "
         f"(the file has the data lines {ALL_LINES[0]}..{ALL_LINES[-1]})",
         hint="Keep every valid row, even when another row has the same SKU: de-duplicate only the model calls.",
+    )
+    expect(
+        products_lines == sorted(products_lines),
+        observed=f"the products frame lists the lines in the order {products_lines}",
+        expected="the valid rows in file order (lines ascending), as the supplier wrote them",
+        hint="Report the file as it is: keep the rows in the order they were read; do not sort or group them.",
     )
 
 
@@ -471,3 +481,40 @@ def test_model_is_configuration(learner: Any, openai_client: Any, sent_requests:
         expected="'personal-care', the answer of 'gpt-4.1-mini'",
         hint="Use the configured model's answer like any other.",
     )
+
+
+@check(
+    "requests-have-a-timeout",
+    "Model calls have a time-out shorter than the SDK's default",
+    points=1,
+    cassette="requests-have-a-timeout",
+    hint="Give every model request a read time-out of at most 60 seconds, whatever client the caller passes.",
+)
+def test_requests_have_a_timeout(learner: Any, openai_client: Any, sent_requests: list[Any]) -> None:
+    # The client a caller builds with openai.OpenAI(): the SDK's own 600 s time-out, unless the call sets one.
+    enrich(learner, product_frame(TIMEOUT_PRODUCT), openai_client(sdk_defaults=True))
+    expect(
+        len(sent_requests) > 0,
+        observed="enrich_catalog sent no request about SKU-5001",
+        expected="one request about SKU-5001, with a read time-out of at most 60 s",
+        hint="Ask the model about every unique SKU of the frame, through the client you are given.",
+    )
+    for request in sent_requests:
+        timeout = request.timeout
+        expect(
+            timeout is not None and 0 < timeout <= MAX_TIMEOUT_S,
+            observed="the request about " + (", ".join(request.records) or "no SKU") + " was sent with "
+            + _timeout_shown(timeout) + ", from a client built like openai.OpenAI()",
+            expected=f"a read time-out of at most {MAX_TIMEOUT_S:g} s on every model request",
+            hint="A client made with openai.OpenAI() waits up to 600 s for an answer: a stuck call would hold the "
+            "nightly clean-up for ten minutes. Set a shorter time-out on the request yourself; where its value "
+            "comes from is your choice.",
+        )
+
+
+def _timeout_shown(timeout: float | None) -> str:
+    if timeout is None:
+        return "no time-out at all"
+    if timeout == SDK_DEFAULT_TIMEOUT_S:
+        return f"a {timeout:g} s time-out (the SDK's default)"
+    return f"a {timeout:g} s time-out"

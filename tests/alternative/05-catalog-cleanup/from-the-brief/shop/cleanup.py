@@ -25,6 +25,7 @@ UNITS = {
 SPELLING_TO_UNIT = {spelling: unit for unit, spellings in UNITS.items() for spelling in spellings}
 MARKERS = ("-", "n/a", "na", "null", "none")
 COLUMNS = ["line", "sku", "name", "brand", "price", "unit"]
+REQUEST_TIMEOUT_S = 20.0  # a caller's openai.OpenAI() would wait 600 s for one product
 TYPES = {"line": "Int64", "sku": "string", "name": "string", "brand": "string", "price": "Float64",
          "unit": "string"}
 
@@ -114,6 +115,7 @@ def _ask(client: openai.OpenAI, model: str, product: dict[str, Any]) -> Answer |
             {"role": "user", "content": json.dumps(facts, ensure_ascii=False)},
         ],
         response_format=Answer,
+        timeout=REQUEST_TIMEOUT_S,
     )
     message = completion.choices[0].message
     return message.parsed if message.parsed is not None and not message.refusal else None
