@@ -114,8 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if loop.keeps_starters(args):
             learner.keep_starters(catalog)  # outside git only: `kata reset` needs the pristine starter
         code = COMMANDS[args.command](args, catalog, out)
-        # The other katas were graded; a broken kata.toml still makes the run a kit error.
-        return 2 if catalog.broken and args.command in ("grade", "verify") else code
+        # The other katas were served; a broken kata.toml still makes the run a kit error.
+        return 2 if catalog.broken else code
     except KitError as exc:
         out.print(f"[red]kata: {escape(str(exc))}[/]")
         return 2
