@@ -500,6 +500,16 @@ class Classroom:
         """The kit's checks with the kit's maximum, each scoring `expected` (or at most that), and the same total
         as the grader's own report (kata-results.json) of the same run."""
         results, titles = self.results, self.titles()
+        if not self.hidden:
+            # Without hidden checks nothing is graded: no points, earned or possible; the guard's verdict
+            # is still its status.
+            assert results["max_score"] == 0 and all(t["score"] == 0 for t in results["tests"]), results
+            status = {t["name"]: t["status"] for t in results["tests"]}
+            assert set(status) == set(titles.values()), results
+            for check, title in titles.items():
+                if not at_most or expected[check] == 0:
+                    assert status[title] == ("pass" if expected[check] else "fail"), results
+            return
         assert results["max_score"] == sum(KIT_POINTS[c] for c in titles), results
         points = self.points()
         assert set(points) == set(titles.values()), results
@@ -531,7 +541,8 @@ def _classroom(edition: tuple[Path, bool], where: Path, make_code: Callable[[Pat
 def test_classroom_honest_submission_gets_full_marks(edition, tmp_path) -> None:
     graded = _classroom(edition, tmp_path, lambda folder: honest())
     graded.check(KIT_POINTS)
-    assert graded.results["status"] == "pass"
+    # An edition without hidden checks never says pass: it did not grade the change.
+    assert graded.results["status"] == ("pass" if graded.hidden else "fail")
 
 
 def test_classroom_forced_outcomes_do_not_pass_the_guard(edition, tmp_path, sandboxed) -> None:
