@@ -226,8 +226,9 @@ def find_root(start: Path | None = None) -> Path:
 
 
 class Catalog:
-    """All katas of one kit, in id order. A kata whose kata.toml is broken is left out (and named in
-    `broken`), so that one bad file does not stop the others from being graded."""
+    """All katas of one kit, in curriculum order (by phase, then id: kata 15 is a phase-3 kata added after
+    the phase-4 ids were given). A kata whose kata.toml is broken is left out (and named in `broken`), so
+    that one bad file does not stop the others from being graded."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -247,7 +248,7 @@ class Catalog:
         ids = [k.id for k in katas]
         if len(set(ids)) != len(ids):
             raise KitError(f"{self.root / 'exercises'}: two katas share an id: {ids}")
-        return katas
+        return sorted(katas, key=lambda k: (k.spec.phase, k.id))
 
     def get(self, kata_id: str) -> Kata:
         """The kata with this id (`1`, `01` and `01-ticket-triage` all work)."""

@@ -23,11 +23,11 @@ from typing import Any, TypeVar
 
 import pytest
 
-from kata.grader.remote import RemoteError
+from kata.grader.remote import LearnerKilled, RemoteError
 from kata.protocol.codec import EnumValue, Record, plain
 
-__all__ = ["CheckFailed", "CheckMeta", "EnumValue", "Record", "RemoteError", "check", "expect", "learner_file",
-           "open_database", "plain"]
+__all__ = ["CheckFailed", "CheckMeta", "EnumValue", "LearnerKilled", "Record", "RemoteError", "check", "expect",
+           "learner_file", "open_database", "plain"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

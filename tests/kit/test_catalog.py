@@ -9,8 +9,20 @@ from kata.catalog import Catalog, KitError, load_spec
 
 def test_the_real_kit_catalog_loads() -> None:
     katas = Catalog(Path(__file__).resolve().parents[2]).katas
-    assert [k.id for k in katas] == sorted(k.id for k in katas)
+    assert [(k.spec.phase, k.id) for k in katas] == sorted((k.spec.phase, k.id) for k in katas)
     assert all(k.spec.hints for k in katas)
+
+
+def test_katas_come_in_curriculum_order_by_phase_then_id(minikit: Path) -> None:
+    import shutil
+
+    later = minikit / "exercises" / "15-echo"
+    shutil.copytree(minikit / "exercises" / "01-echo", later)
+    toml = later / "kata.toml"
+    toml.write_text(toml.read_text().replace('id = "01"', 'id = "15"').replace("phase = 2", "phase = 3"))
+    last = minikit / "exercises" / "02-count" / "kata.toml"
+    last.write_text(last.read_text().replace("phase = 3", "phase = 4"))
+    assert [k.id for k in Catalog(minikit).katas] == ["01", "15", "02"]
 
 
 def test_missing_field_names_file_and_field(minikit: Path) -> None:

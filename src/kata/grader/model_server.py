@@ -4,19 +4,21 @@ The learner host's SDK client sends each HTTP request over the channel. Here the
 `SentRequest` (what the checks observe), decides the faults a check asked for (a time-out, a dropped
 connection), and otherwise passes it upstream through an `httpx2` transport: under replay that
 transport is VCR's, answering from the check's cassette with the kit's matcher; when recording it
-reaches the stand-in or the learner's real endpoint, whose key stays in the grader. The answer goes
-back as plain data.
+reaches the stand-in or the learner's real endpoint, whose key stays in the grader. Embeddings requests
+are answered by the kit's deterministic embedder (outside live mode). The answer goes back as plain data.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from kata import embedder
 from kata.grader import replay
 from kata.grader.remote import ModelClient
 
@@ -42,6 +44,8 @@ class SentRequest:
     timeout: float | None  # the read time-out the SDK set for this request, in seconds
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names: x-stainless-retry-count, ...
     answered: bool = True  # False: no recording matched it
+    in_flight: int = 1  # requests of its client in flight in the learner's process when it was sent, itself included
+    answered_at: int | None = None  # how many requests had been sent when this one got its answer
 
     @property
     def retry_count(self) -> int:
@@ -108,6 +112,8 @@ class ModelServer:
         self.clients = clients
         self.on_unmatched = on_unmatched  # the learner-facing note for a request no recording answers
         self.sent: list[SentRequest] = []
+        # slow requests (slow_on) not yet answered: index -> (requests seen when it last asked, the request)
+        self._held: dict[int, tuple[int, tuple[str, str, list[tuple[str, str]], bytes]]] = {}
 
     def _sent(self, method: str, url: str, headers: dict[str, str], body: bytes, timeout: Any) -> SentRequest:
         data = replay.parse_body(body)
@@ -122,6 +128,8 @@ class ModelServer:
 
     def serve(self, ask: dict[str, Any]) -> dict[str, Any]:
         """The answer to one `http` request of the host."""
+        if isinstance(ask.get("again"), int) and not isinstance(ask.get("again"), bool):
+            return self._again(ask["again"], ask.get("busy"))
         try:
             method = str(ask.get("method", "GET")).upper()[:10]
             url = str(ask.get("url", ""))[:2000]
@@ -131,6 +139,8 @@ class ModelServer:
             return {"fault": "unmatched", "message": "a request the grader could not read"}
         headers = {k.lower(): v for k, v in raw_headers}
         sent = self._sent(method, url, headers, body, ask.get("timeout"))
+        in_flight = ask.get("in_flight")
+        sent.in_flight = in_flight if isinstance(in_flight, int) and 0 < in_flight < 10**6 else 1
         self.sent.append(sent)
         client = self.clients(int(ask.get("client", 0)) if isinstance(ask.get("client"), int) else 0)
         if client is not None:
@@ -139,10 +149,45 @@ class ModelServer:
             if _chosen(client.timeout_on, sent):
                 if client.on_timeout is not None:
                     client.on_timeout(sent)
-                return {"fault": "timeout"}
+                return self._answered(sent, {"fault": "timeout"})
             if _chosen(client.error_on, sent):
-                return {"fault": "connect"}
-        return self._forward(sent, method, url, raw_headers, body)
+                return self._answered(sent, {"fault": "connect"})
+            if _chosen(client.kill_on, sent):
+                return self._answered(sent, {"fault": "kill"})
+            if client.is_async and _chosen(client.slow_on, sent):
+                self._held[sent.index] = (len(self.sent), (method, url, raw_headers, body))
+                return {"fault": "later", "id": sent.index}
+        return self._answer(sent, method, url, raw_headers, body)
+
+    def _again(self, index: int, busy: Any) -> dict[str, Any]:
+        """A slow request asked again: answered once no other request has arrived since it last asked and
+        none is still going in the learner's process (other held ones aside)."""
+        held = self._held.get(index)
+        if held is None:
+            return {"fault": "unmatched", "message": "a request the grader was not holding"}
+        seen, request = held
+        if seen != len(self.sent) or (isinstance(busy, int) and busy > 0):
+            self._held[index] = (len(self.sent), request)
+            return {"fault": "later", "id": index}
+        del self._held[index]
+        return self._answer(self.sent[index], *request)
+
+    def _answer(self, sent: SentRequest, method: str, url: str, headers: list[tuple[str, str]],
+                body: bytes) -> dict[str, Any]:
+        if sent.path == "/v1/embeddings" and method == "POST" and not self.upstream.live_base_url:
+            return self._answered(sent, self._embeddings(sent))
+        return self._answered(sent, self._forward(sent, method, url, headers, body))
+
+    def _answered(self, sent: SentRequest, answer: dict[str, Any]) -> dict[str, Any]:
+        sent.answered_at = len(self.sent)
+        return answer
+
+    @staticmethod
+    def _embeddings(sent: SentRequest) -> dict[str, Any]:
+        """Embeddings come from the kit's deterministic embedder, not from cassettes (kata.embedder says why)."""
+        status, answer = embedder.response(sent.body)
+        return {"status": status, "headers": [["content-type", "application/json"]],
+                "body": base64.b64encode(json.dumps(answer).encode()).decode()}
 
     def _forward(self, sent: SentRequest, method: str, url: str, headers: list[tuple[str, str]],
                  body: bytes) -> dict[str, Any]:

@@ -430,6 +430,8 @@ def learner() -> Iterator[Learner]:
         return {}
 
     def connect() -> Connection:
+        if check.conn is not None:  # learner.restart(): the previous process ends first
+            state.pool.finish(check.conn)  # type: ignore[union-attr]
         services: dict[str, Callable[[dict[str, Any]], Any]] = {"http": check.server.serve, "slept": slept}
         conn = state.pool.connect(services)  # type: ignore[union-attr]
         services["clock"] = lambda ask: _clock_answer(conn, ask)
@@ -473,15 +475,19 @@ def openai_client() -> Callable[..., ModelClient]:
     requests the grader answers. `timeout_on`/`error_on` (request indexes or a predicate) simulate
     time-outs and connection errors, `on_timeout` runs before a simulated time-out, `on_request` sees
     every request; `is_async=True` gives an `AsyncOpenAI`; `sdk_defaults=True` the client a caller gets
-    from `openai.OpenAI()` (the SDK's two retries and 600 s time-out), for briefs' time-out and retry rules."""
+    from `openai.OpenAI()` (the SDK's two retries and 600 s time-out), for briefs' time-out and retry rules;
+    `kill_on` kills the learner's process at a request (the check sees `LearnerKilled`, then may
+    `learner.restart()`); `slow_on` (async clients) answers a request only once the learner's process has
+    stopped sending others."""
     check = _current()
 
     def make(*, timeout_on: Any = None, on_timeout: Callable[[SentRequest], None] | None = None,
              error_on: Any = None, on_request: Callable[[SentRequest], None] | None = None,
-             is_async: bool = False, sdk_defaults: bool = False) -> ModelClient:
+             is_async: bool = False, sdk_defaults: bool = False, kill_on: Any = None,
+             slow_on: Any = None) -> ModelClient:
         client = ModelClient(len(check.clients) + 1, is_async=is_async, timeout_on=timeout_on,
                              on_timeout=on_timeout, error_on=error_on, on_request=on_request,
-                             sdk_defaults=sdk_defaults)
+                             sdk_defaults=sdk_defaults, kill_on=kill_on, slow_on=slow_on)
         check.clients[client.number] = client
         return client
 

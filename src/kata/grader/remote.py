@@ -37,6 +37,11 @@ class HostGone(BaseException):
         self.why, self.code = why, code
 
 
+class LearnerKilled(Exception):
+    """The learner's process was killed on purpose, at a request the check chose (`openai_client(kill_on=...)`):
+    a check catches it, then `learner.restart()` and runs the learner's code again."""
+
+
 class HandleMisuse(TypeError):
     """A check compared or hashed a handle: a defect of the check, reported as a kit problem."""
 
@@ -61,13 +66,17 @@ class ModelClient:
     """A model client for learner code, kept by the grader: the host builds a real SDK client from it
     whose requests come back here. `timeout_on`/`error_on` simulate time-outs and dropped connections
     (request indexes or a predicate on the SentRequest), `on_timeout` runs before a simulated time-out,
-    `on_request` sees every request; `sdk_defaults` keeps the SDK's own retries and time-out."""
+    `on_request` sees every request; `sdk_defaults` keeps the SDK's own retries and time-out; `kill_on`
+    kills the learner's process at a request; `slow_on` answers a request of an async client only once the
+    learner's process has stopped sending others."""
 
     def __init__(self, number: int, *, is_async: bool = False, timeout_on: Any = None,
                  on_timeout: Callable[[Any], None] | None = None, error_on: Any = None,
-                 on_request: Callable[[Any], None] | None = None, sdk_defaults: bool = False) -> None:
+                 on_request: Callable[[Any], None] | None = None, sdk_defaults: bool = False,
+                 kill_on: Any = None, slow_on: Any = None) -> None:
         self.number, self.is_async, self.sdk_defaults = number, is_async, sdk_defaults
         self.timeout_on, self.on_timeout, self.error_on, self.on_request = timeout_on, on_timeout, error_on, on_request
+        self.kill_on, self.slow_on = kill_on, slow_on
 
     def __repr__(self) -> str:
         return f"<model client {self.number}>"
@@ -84,7 +93,8 @@ class Connection:
         self.on_gone = on_gone  # returns the host's exit code, once it has ended
         self.clocks: dict[int, Any] = {}
         self.clients: dict[int, ModelClient] = {}
-        self.gone: HostGone | None = None
+        self.gone: HostGone | LearnerKilled | None = None
+        self.killing = False  # the grader told the host to die at a model request (kill_on)
 
     # ------------------------------------------------------------------ values
 
@@ -140,11 +150,17 @@ class Connection:
         service = self.services.get(str(op))
         if service is None:
             raise wire.WireError(f"the host asked for {str(op)[:40]!r}, which the grader does not offer")
-        wire.send(self.sock, service(ask))
+        answer = service(ask)
+        if isinstance(answer, dict) and answer.get("fault") == "kill":
+            self.killing = True
+        wire.send(self.sock, answer)
 
     def _end(self, why: str) -> None:
         code = self.on_gone() if self.on_gone is not None else None
-        self.gone = HostGone(why, code)
+        if self.killing:
+            self.gone = LearnerKilled("the learner's process was killed at the request the check chose")
+        else:
+            self.gone = HostGone(why, code)
         try:
             self.sock.close()
         except OSError:
@@ -249,6 +265,11 @@ class Learner:
     def __init__(self, connect: Callable[[], Connection]) -> None:
         self._connect = connect
         self._conn: Connection | None = None
+
+    def restart(self) -> None:
+        """End this check's learner process; the next `load()` starts a fresh one (a process started again
+        after a crash or a kill: module state is gone, files and databases stay). Old handles are dead."""
+        self._conn = None
 
     @property
     def connection(self) -> Connection:

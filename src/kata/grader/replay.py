@@ -89,6 +89,8 @@ def user_text(body: dict[str, Any]) -> str:
         for item in items:
             if isinstance(item, dict) and item.get("role", "user") == "user" and "content" in item:
                 texts += _texts(item.get("content"))
+            elif isinstance(item, str):  # an embeddings request's list of texts
+                texts.append(item)
     return "\n".join(texts)
 
 

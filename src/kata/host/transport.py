@@ -7,7 +7,9 @@ grader answers it (from the cassettes, or a simulated time-out or dropped connec
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import os
 from typing import Any
 
 import httpx2
@@ -38,6 +40,8 @@ def _response(request: httpx2.Request, answer: Any) -> httpx2.Response:
         raise httpx2.ReadTimeout("simulated time-out", request=request)
     if fault == "connect":
         raise httpx2.ConnectError("simulated connection error", request=request)
+    if fault == "kill":  # the check kills the process here: nothing more of the learner's code runs
+        os._exit(137)
     if fault:
         raise NoRecordingMatched(str(answer.get("message", "no recorded answer matches this request")))
     headers = [(str(k), str(v)) for k, v in answer.get("headers", [])]
@@ -53,13 +57,49 @@ class GraderTransport(httpx2.BaseTransport):
         return _response(request, self.channel.ask(_request_message(self.number, request)))
 
 
+SETTLE_ROUNDS = 20  # event-loop rounds without a new request after which the other tasks are taken as waiting
+
+
 class AsyncGraderTransport(httpx2.AsyncBaseTransport):
+    """Requests of an `AsyncOpenAI`: before each goes out, the other tasks get their turns, as on a real
+    network, so the grader sees how many are in flight at once (and can hold a slow one back)."""
+
     def __init__(self, channel: Any, number: int) -> None:
         self.channel, self.number = channel, number
+        self.in_flight = self.started = self.parked = 0
+        self.unsent: set[int] = set()  # started, not yet sent to the grader
+
+    async def _settle(self) -> None:
+        quiet, seen = 0, self.started
+        while quiet < SETTLE_ROUNDS:
+            await asyncio.sleep(0)
+            quiet, seen = (quiet + 1, seen) if self.started == seen else (0, self.started)
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         await request.aread()
-        return _response(request, self.channel.ask(_request_message(self.number, request)))
+        self.in_flight += 1
+        self.started += 1
+        ticket = self.started
+        self.unsent.add(ticket)
+        try:
+            await self._settle()
+            while min(self.unsent) != ticket:  # requests reach the grader in the order they were started
+                await asyncio.sleep(0)
+            self.unsent.discard(ticket)
+            answer = self.channel.ask({**_request_message(self.number, request), "in_flight": self.in_flight})
+            while isinstance(answer, dict) and answer.get("fault") == "later":
+                self.parked += 1  # a slow request the grader holds back: the others go ahead
+                try:
+                    await self._settle()
+                finally:
+                    self.parked -= 1
+                busy = self.in_flight - self.parked - 1  # requests still going, besides the held ones
+                answer = self.channel.ask({"op": "http", "client": self.number, "again": answer.get("id"),
+                                           "busy": busy})
+            return _response(request, answer)
+        finally:
+            self.unsent.discard(ticket)
+            self.in_flight -= 1
 
 
 def client_for(channel: Any, number: int, is_async: bool = False, sdk_defaults: bool = False) -> Any:

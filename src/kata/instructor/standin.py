@@ -3,7 +3,7 @@
 The kit's cassettes are recorded through the real SDK against this stand-in, not the real API:
 each kata's `fixtures/NN-slug/standin.toml` scripts the answer to every request (by cassette, record
 id and attempt), and the stand-in shapes it the way the API does (chat completions, structured
-output, refusals, streaming, 429 with retry-after, 5xx, 400). Same script, same bytes.
+output, refusals, streaming, 429 with retry-after, 5xx, 400, 404 for a retired model). Same script, same bytes.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ ERRORS: dict[int, tuple[str, str | None, str]] = {
     400: ("invalid_request_error", "invalid_value",
           "Invalid value for 'messages': the request could not be processed as sent."),
     401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
+    # What the API answers for a retired (or misspelt) model.
+    404: ("invalid_request_error", "model_not_found",
+          "The model `{model}` does not exist or you do not have access to it."),
     429: ("requests", "rate_limit_exceeded",
           "Rate limit reached for {model} in organization org-kata on requests per min (RPM): "
           "Limit 500, Used 500, Requested 1. Please try again in {retry}s."),
