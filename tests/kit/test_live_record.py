@@ -156,6 +156,9 @@ def test_live_failures_name_the_checks_whose_recordings_script_answers(minikit, 
         monkeypatch.setenv("OPENAI_BASE_URL", other.url)
         code, out = kata_cli("--root", minikit, "live", "01", "--solution")
     assert code == 1 and "✘ The model's greeting is returned" in out and "observed: 'Howdy.'" in out
+    # The message is the recording's; the note says the answer it got was the live model's.
+    assert "live: a check's words were written for the recorded answers" in out
+    assert ".kata/live/01-echo/" in out and "kata grade 01" in out
     assert "A local server rarely has the model your code names" in out
 
 

@@ -26,6 +26,7 @@ FINAL_PROMPT = (
     "severity and start time."
 )
 PART_MAX_TOKENS = 80  # keeps part summaries short, so the final request stays within budget
+FINAL_MAX_TOKENS = 400  # the summary is read in a chat: without a cap a model may write until its context is full
 
 
 class RequestTooLarge(ValueError):
@@ -73,6 +74,7 @@ class Summarizer:
             model=self.settings.model,
             messages=self._messages(FINAL_PROMPT, user),  # type: ignore[arg-type]
             stream=True,
+            max_tokens=FINAL_MAX_TOKENS,
             timeout=self.settings.request_timeout,  # the read time-out: between two pieces of the stream
         )
         pieces: list[str] = []

@@ -30,7 +30,7 @@ from kata import targets
 from kata.catalog import Kata, KitError
 from kata.grader import replay, runner
 from kata.grader.endpoint import LiveEndpoint
-from kata.outputs.results import KataResult
+from kata.outputs.results import KataResult, Status
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 LIVE_DIR = Path(".kata") / "live"
@@ -256,9 +256,30 @@ def run_live(kata: Kata, endpoint: LiveEndpoint, target: targets.Target | None =
         check_time_limit=max(kata.spec.check_time_limit, LIVE_CHECK_TIME_LIMIT),
     )
     result = runner.grade(kata, target or targets.exercise(kata), options)
+    expected = expectations(kata)
+    result = with_live_notes(result, expected, folder, kata)
     leaks = find_leaks(folder, endpoint)
     if leaks:  # never leave a secret on disk, even in a git-ignored folder
         shutil.rmtree(folder, ignore_errors=True)
     cassettes = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
-    return LiveOutcome(result=result, folder=folder, cassettes=cassettes, expectations=expectations(kata),
-                       leaks=leaks)
+    return LiveOutcome(result=result, folder=folder, cassettes=cassettes, expectations=expected, leaks=leaks)
+
+
+LIVE_NOTE = ("live: a check's words were written for the recorded answers (what 'the model answered' there); "
+             "this run's answers came from the live model and are in {where}. Offline, `kata grade {id}` "
+             "says whether your code is at fault.")
+
+
+def with_live_notes(result: KataResult, expected: list[Expectation], folder: Path, kata: Kata) -> KataResult:
+    """The result with a note on each failed check that talked to the model: its message describes the
+    recording, while the answers it got were the live model's (and so may be why it failed)."""
+    by_id = {e.check_id: e for e in expected}
+    checks = []
+    for check in result.checks:
+        exp = by_id.get(check.id)
+        if check.status != Status.PASSED and exp is not None and exp.interactions:
+            where = f"{LIVE_DIR / kata.name / exp.cassette}.yaml"
+            note = LIVE_NOTE.format(where=where, id=kata.id)
+            check = check.model_copy(update={"message": f"{note}\n{check.message}".strip()})
+        checks.append(check)
+    return result.model_copy(update={"checks": checks})

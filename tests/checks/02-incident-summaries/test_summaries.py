@@ -441,3 +441,38 @@ def test_requests_have_a_timeout(learner: Any, openai_client: Any, sent_requests
             hint="Set a time-out on every call (a `timeout=` argument, or a client derived with "
             "client.with_options(timeout=...)); where the value comes from is yours.",
         )
+
+
+@check(
+    "answers-have-a-token-cap",
+    "Every request caps the length of the model's answer",
+    points=1,
+    cassette="answers-have-a-token-cap",
+    hint="Give every request max_tokens (or max_completion_tokens) of at most 500: a model asked for a summary "
+    "without a cap may write until its context is full.",
+)
+def test_answers_have_a_token_cap(learner: Any, openai_client: Any, sent_requests: list[Any],
+                                  kata_data: Path, tmp_path: Path) -> None:
+    svc, incident, rows = _load(learner, kata_data, s.CHECKOUT, openai_client(), tmp_path)
+    s.digest(svc, incident.id, s.recording_out(learner))
+    expect(
+        bool(sent_requests),
+        observed=f"no model request was sent for a timeline of {len(rows)} events",
+        expected="the chunk requests and the final streamed request, each with a cap on its answer",
+        hint="With a client, digest() summarises the timeline with the model.",
+    )
+    for request in sent_requests:
+        kind = "the streamed final request" if request.stream else "a chunk request"
+        caps = {name: request.body.get(name) for name in ("max_tokens", "max_completion_tokens")
+                if request.body.get(name) is not None}
+        ok = bool(caps) and all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 500
+                                for v in caps.values())
+        expect(
+            ok,
+            observed=f"request {request.index + 1} of {len(sent_requests)} ({kind}) was sent "
+            + (", ".join(f"{k}={v!r}" for k, v in caps.items()) if caps else "with no cap on the answer"),
+            expected="every request, chunk requests and the final one alike, with max_tokens (or "
+            "max_completion_tokens) between 1 and 500",
+            hint="An unbounded answer is unbounded cost and latency (OWASP LLM10); the final summary is read "
+            "in a chat, a few hundred tokens is plenty.",
+        )

@@ -107,7 +107,7 @@ class OncallService:
         body = f"{incident.ref}, lines {number}/{total}:\n" + "\n".join(lines)
         reply = self.client.chat.completions.create(model=self.settings.model,
                                                     messages=self._request(CHUNK_INSTRUCTIONS, body),
-                                                    timeout=REQUEST_TIMEOUT_S)
+                                                    max_completion_tokens=120, timeout=REQUEST_TIMEOUT_S)
         return (reply.choices[0].message.content or "").strip()
 
     def _stream_final(self, body: str, tee: _Tee) -> None:
@@ -115,6 +115,7 @@ class OncallService:
             model=self.settings.model,
             messages=self._request(FINAL_INSTRUCTIONS, body),
             stream_options={"include_usage": True},
+            max_completion_tokens=500,
             timeout=REQUEST_TIMEOUT_S,
         ) as stream:
             for event in stream:
