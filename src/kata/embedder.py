@@ -10,8 +10,9 @@ ship. So the grader answers embeddings requests itself with this scheme, the sam
   SHA-256): feature hashing, so texts sharing words get a higher cosine similarity;
 - the vector is scaled to unit length (a text with no tokens gets a fixed unit vector).
 
-It measures word overlap, not meaning: "refund" and "money back" are unrelated to it. Live mode sends the
-request to the real endpoint instead, whose vectors do carry meaning.
+It measures word overlap, not meaning: "refund" and "money back" are unrelated to it. Live mode and recording
+against an endpoint use it too: a kata's thresholds are set for these vectors, and a recording then replays
+with the same answers it was made with.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ The learner host's SDK client sends each HTTP request over the channel. Here the
 connection), and otherwise passes it upstream through an `httpx2` transport: under replay that
 transport is VCR's, answering from the check's cassette with the kit's matcher; when recording it
 reaches the stand-in or the learner's real endpoint, whose key stays in the grader. Embeddings requests
-are answered by the kit's deterministic embedder (outside live mode). The answer goes back as plain data.
+are answered by the kit's deterministic embedder, in live mode too. The answer goes back as plain data.
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ class ModelServer:
 
     def _answer(self, sent: SentRequest, method: str, url: str, headers: list[tuple[str, str]],
                 body: bytes) -> dict[str, Any]:
-        if sent.path == "/v1/embeddings" and method == "POST" and not self.upstream.live_base_url:
+        if sent.path == "/v1/embeddings" and method == "POST":
             return self._answered(sent, self._embeddings(sent))
         return self._answered(sent, self._forward(sent, method, url, headers, body))
 
