@@ -34,7 +34,8 @@ from kata.warmup import warm_pytest, warm_sdk
 PRELOAD = ("openai", "openai.types.chat", "httpx2", "pydantic", "sqlite3", "json", "csv", "pytest",
            "_pytest.main", "_pytest.python", "_pytest.runner", "kata.host.server", "kata.host.transport",
            "kata.host.service_tests", "kata.protocol.codec")
-OPTIONAL_PRELOAD = ("pandas", "numpy")
+# kata.host.telemetry brings the OpenTelemetry SDK (kata 11 builds its recorders in every check).
+OPTIONAL_PRELOAD = ("pandas", "numpy", "kata.host.telemetry")
 
 
 def preload() -> None:
