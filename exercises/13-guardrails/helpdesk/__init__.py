@@ -1,0 +1,3 @@
+"""Helpdesk: support tickets, the agents' console and its reply assistant."""
+
+__version__ = "2.6.1"
