@@ -105,8 +105,8 @@ REJECTED_ONLY_SKUS = ["SKU-1011", "SKU-1012", "SKU-1013", "SKU-1014", "SKU-1016"
 def _function(learner: Any, name: str) -> Callable[..., Any]:
     try:
         module = learner.load("shop.cleanup")
-    except ModuleNotFoundError as err:
-        if err.name not in ("shop.cleanup", "shop"):
+    except RemoteError as err:  # the import failed in the learner's process
+        if not (err.is_a("ModuleNotFoundError") and ("'shop.cleanup'" in err.text or "'shop'" in err.text)):
             raise
         expect(
             False,
