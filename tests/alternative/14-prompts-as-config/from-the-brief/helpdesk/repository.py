@@ -1,0 +1,120 @@
+"""SQLite storage for tickets."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+from helpdesk.models import ROUTED_BY_RULES, Queue, RoutedBy, Ticket
+
+# TODO(mk): move to a proper migrations tool; until then the schema is created here on start-up.
+# sla_bucket belongs to the SLA module removed in 2019; the BI export still selects it, so it stays.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tickets (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    subject        TEXT NOT NULL,
+    body           TEXT NOT NULL,
+    customer_email TEXT NOT NULL,
+    queue          TEXT NOT NULL DEFAULT 'general',
+    created_at     TEXT NOT NULL,
+    sla_bucket     TEXT,
+    routed_by      TEXT NOT NULL DEFAULT 'rules'
+)
+"""
+
+_COLUMNS = "id, subject, body, customer_email, queue, created_at, routed_by, prompt_version"
+
+
+class TicketRepository:
+    """Stores tickets in one SQLite file; the schema is created when the repository opens."""
+
+    def __init__(self, db_path: str | Path) -> None:
+        self.db_path = str(db_path)
+        self._conn = sqlite3.connect(self.db_path)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute(SCHEMA)
+        self._add_routed_by_column()
+        try:
+            self._conn.execute("ALTER TABLE tickets ADD COLUMN prompt_version INTEGER")
+        except sqlite3.OperationalError:
+            pass  # duplicate column name: the database already has it
+        self._conn.commit()
+
+    def _add_routed_by_column(self) -> None:
+        # Databases created before routed_by existed: every ticket in them was routed by the rules.
+        columns = {row["name"] for row in self._conn.execute("PRAGMA table_info(tickets)")}
+        if "routed_by" not in columns:
+            self._conn.execute("ALTER TABLE tickets ADD COLUMN routed_by TEXT NOT NULL DEFAULT 'rules'")
+
+    def add(self, ticket: Ticket) -> Ticket:
+        """Insert a new ticket and return it with its id (and so its ref) assigned."""
+        created_at = ticket.created_at or datetime.now().astimezone()
+        cursor = self._conn.execute(
+            "INSERT INTO tickets (subject, body, customer_email, queue, created_at, routed_by)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                ticket.subject,
+                ticket.body,
+                ticket.customer_email,
+                ticket.queue.value,
+                created_at.isoformat(),
+                ticket.routed_by,
+            ),
+        )
+        self._conn.commit()
+        return Ticket(
+            id=cursor.lastrowid,
+            subject=ticket.subject,
+            body=ticket.body,
+            customer_email=ticket.customer_email,
+            queue=ticket.queue,
+            created_at=created_at,
+            routed_by=ticket.routed_by,
+        )
+
+    def get(self, ticket_id: int) -> Ticket | None:
+        """Return the ticket with this id, or None when there is none."""
+        row = self._conn.execute(f"SELECT {_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        return self._to_ticket(row) if row else None
+
+    def list_by_queue(self, queue: Queue, order_by: str = "created_at") -> list[Ticket]:
+        """Return the tickets of one queue, oldest first unless another column is given."""
+        # FIXME: order_by is pasted into the SQL. Only the dashboard calls this, with constants.
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM tickets WHERE queue = ? ORDER BY {order_by}, id", (queue.value,)
+        ).fetchall()
+        return [self._to_ticket(row) for row in rows]
+
+    def set_queue(self, ticket_id: int, queue: Queue, *, routed_by: RoutedBy | None = None) -> None:
+        """Move a ticket to another queue; `routed_by` also records who decided (None keeps it)."""
+        if routed_by is None:
+            self._conn.execute("UPDATE tickets SET queue = ? WHERE id = ?", (queue.value, ticket_id))
+        else:
+            self._conn.execute(
+                "UPDATE tickets SET queue = ?, routed_by = ? WHERE id = ?",
+                (queue.value, routed_by, ticket_id),
+            )
+        self._conn.commit()
+
+    def set_prompt_version(self, ticket_id: int, version: int) -> None:
+        """Record which prompt version was sent to the model for this ticket."""
+        self._conn.execute("UPDATE tickets SET prompt_version = ? WHERE id = ?", (version, ticket_id))
+        self._conn.commit()
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._conn.close()
+
+    @staticmethod
+    def _to_ticket(row: sqlite3.Row) -> Ticket:
+        return Ticket(
+            id=row["id"],
+            subject=row["subject"],
+            body=row["body"],
+            customer_email=row["customer_email"],
+            queue=Queue(row["queue"]),
+            created_at=datetime.fromisoformat(row["created_at"]),
+            routed_by=row["routed_by"] or ROUTED_BY_RULES,
+            prompt_version=row["prompt_version"],
+        )
