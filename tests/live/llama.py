@@ -115,10 +115,11 @@ class LlamaServer:
 
     def __enter__(self) -> LlamaServer:
         out = self.log.open("wb")
-        # -n 256: a cap on every answer, so that a request without max_tokens cannot run for minutes.
+        # -n 128: a cap on every answer, so that a request without max_tokens cannot run for minutes (the
+        # session asserts plumbing, and a short answer is as good a test of it as a long one).
         self.proc = subprocess.Popen(
             [str(self.binary), "-m", str(self.model), "-a", MODEL_ALIAS, "--host", "127.0.0.1", "--port",
-             str(self.port), "-c", "8192", "-np", "1", "-t", str(os.cpu_count() or 2), "-n", "256"],
+             str(self.port), "-c", "8192", "-np", "1", "-t", str(os.cpu_count() or 2), "-n", "128"],
             stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -141,3 +142,9 @@ class LlamaServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+if __name__ == "__main__":  # `python tests/live/llama.py`: build (or find) the server and the model, ahead of time
+    folder = cache_dir()
+    print(server_binary(folder / "build.log"))
+    print(model_file())
