@@ -169,3 +169,30 @@ def test_a_submission_without_one_kata_is_graded_for_the_others(kata_cli, miniki
     assert katas["01"]["score"] == katas["01"]["max_score"]
     assert katas["02"]["status"] == "error" and katas["02"]["score"] == 0
     assert "could not be copied (no folder" in katas["02"]["checks"][0]["message"]
+
+
+def test_a_request_nested_too_deep_to_read_is_just_unmatched(kata_cli, minikit, submission, tmp_path) -> None:
+    # 5,000 levels: the learner's process can write it, the grader's JSON reader gives up at 1,000.
+    deep = '''
+import sys
+
+
+def shout(text):
+    return text.upper()
+
+
+def greet(client, ref, model="gpt-4o-mini"):
+    sys.setrecursionlimit(20000)
+    deep = []
+    for _ in range(5000):
+        deep = [deep]
+    answer = client.chat.completions.create(model=model, messages=[{"role": "user", "content": f"Hi {ref}"}],
+                                            extra_body={"deep": deep})
+    return answer.choices[0].message.content or ""
+'''
+    code, out, katas = grade(kata_cli, minikit, submission({ECHO: deep}), tmp_path)
+    assert code == 1 and "Traceback" not in out and "RecursionError" not in out
+    echo = checks_of(katas["01"])
+    assert "no recording matches a request your code sent" in echo["greets"]["message"]
+    assert echo["greets"]["points"] == 0 and echo["shouts"]["status"] == "passed"
+    assert katas["01"]["problem"] is None and katas["02"]["score"] == katas["02"]["max_score"]

@@ -58,7 +58,7 @@ def parse_body(body: bytes | str | None) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep to read
         return {}
     return data if isinstance(data, dict) else {}
 

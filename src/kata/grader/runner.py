@@ -156,7 +156,7 @@ class _ResultsReader:
                     break
                 try:
                     record = json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):
                     continue
                 if not isinstance(record, dict) or not isinstance(record.get("kind"), str):
                     continue

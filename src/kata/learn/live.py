@@ -164,7 +164,7 @@ def _situations(interaction: dict[str, Any]) -> list[str]:
         text = text.decode("utf-8", errors="replace")
     try:
         body = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return []  # a stream: its chunks are ordinary answers
     found = []
     for choice in body.get("choices") or []:
@@ -175,7 +175,7 @@ def _situations(interaction: dict[str, Any]) -> list[str]:
             found.append(f"an answer cut short (finish_reason={choice['finish_reason']})")
         try:
             parsed = json.loads(message.get("content") or "")
-        except ValueError:
+        except (ValueError, RecursionError):  # any text a model wrote, e.g. an array nested 1,200 deep
             parsed = None
         confidence = parsed.get("confidence") if isinstance(parsed, dict) else None
         if isinstance(confidence, int | float) and confidence < LOW_CONFIDENCE:

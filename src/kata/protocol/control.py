@@ -41,7 +41,7 @@ class ControlLines:
                 return None
             self._buffer += data
         line, self._buffer = self._buffer.split(b"\n", 1)
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):
             message = json.loads(line)
             return message if isinstance(message, dict) else None
         return None
@@ -74,7 +74,7 @@ def serve_requests(sock: socket.socket, handlers: Mapping[str, Handler], takes_f
         before_each()
         try:
             request = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             request = {}
         op = request.get("op") if isinstance(request, dict) else None
         handler = handlers.get(op) if isinstance(op, str) else None

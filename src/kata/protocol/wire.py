@@ -73,5 +73,5 @@ def receive(sock: socket.socket, deadline: float | None = None, max_frame: int =
     data = _read_exactly(sock, size, deadline)
     try:
         return json.loads(data.decode("utf-8", "surrogatepass"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise WireError(f"a frame that is not JSON ({exc})") from exc
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # nested deeper than json can read, too
+        raise WireError(f"a frame that is not JSON ({str(exc)[:200]})") from None
