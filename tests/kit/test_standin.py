@@ -1,5 +1,6 @@
 """Recording against the scripted stand-in is reproducible byte for byte and leaves no secret."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -41,3 +42,33 @@ def test_a_changed_answer_shows_in_the_diff_summary(minikit: Path, tmp_path: Pat
     (old / "gone.yaml").write_text("interactions: []\nversion: 1\n")
     assert record.diff_summary(old, kata.cassette_dir) == [
         "removed  gone.yaml (0 interactions)", "changed  greets.yaml (1 -> 1 interactions)"]
+
+
+def _interaction(ref: str, answer: str) -> dict:
+    body = json.dumps({"model": "m", "messages": [{"role": "user", "content": f"About {ref}"}]})
+    return {"request": {"method": "POST", "uri": "https://api.openai.com/v1/chat/completions", "body": body,
+                        "headers": {}},
+            "response": {"status": {"code": 200, "message": "OK"}, "headers": {}, "body": {"string": answer}}}
+
+
+def test_concurrent_requests_are_written_in_identity_order_keeping_each_ones_attempts(tmp_path: Path) -> None:
+    from vcr.serializers import yamlserializer
+
+    arrived = [_interaction("REC-2", "a"), _interaction("REC-1", "first"), _interaction("REC-2", "b"),
+               _interaction("REC-1", "second")]
+    path = tmp_path / "c.yaml"
+    path.write_text(yamlserializer.serialize({"interactions": arrived, "version": 1}))
+    record._identity_order(tmp_path, r"REC-\d+")
+    items = yamlserializer.deserialize(path.read_text())["interactions"]
+    assert [i["response"]["body"]["string"] for i in items] == ["first", "second", "a", "b"]
+
+
+def test_cached_tokens_are_part_of_the_prompt_tokens() -> None:
+    from kata.instructor.standin import Reply, chat_completion, response_object
+
+    reply = Reply(cassette="c", record="REC-1", content="hi", prompt_tokens=100, cached_tokens=64)
+    usage = chat_completion(reply, {"model": "m"}, "seed")["usage"]
+    assert usage["prompt_tokens"] == 100 and usage["prompt_tokens_details"]["cached_tokens"] == 64
+    assert response_object(reply, {"model": "m"}, "seed")["usage"]["input_tokens_details"]["cached_tokens"] == 64
+    capped = Reply(cassette="c", record="REC-1", content="hi", prompt_tokens=10, cached_tokens=64)
+    assert chat_completion(capped, {}, "s")["usage"]["prompt_tokens_details"]["cached_tokens"] == 10

@@ -113,5 +113,15 @@ def client_for(channel: Any, number: int, is_async: bool = False, sdk_defaults: 
         options["max_retries"] = 0
     if is_async:
         transport = AsyncGraderTransport(channel, number)
-        return openai.AsyncOpenAI(**options, http_client=httpx2.AsyncClient(transport=transport))
+        client = openai.AsyncOpenAI(**options, http_client=httpx2.AsyncClient(transport=transport))
+        # On an async client's first request the SDK looks its platform up in a worker thread, which the
+        # event loop's turns do not wait for: the first wave of requests would then reach the grader in
+        # fewer at once than later ones. Looked up here, only the learner's code decides what is in flight.
+        try:
+            from openai._base_client import get_platform
+
+            client._platform = get_platform()
+        except (ImportError, AttributeError):
+            pass
+        return client
     return openai.OpenAI(**options, http_client=httpx2.Client(transport=GraderTransport(channel, number)))

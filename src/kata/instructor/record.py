@@ -20,13 +20,14 @@ import tempfile
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 
 from kata import targets
 from kata.catalog import Kata
-from kata.grader import runner
+from kata.grader import replay, runner
 from kata.instructor.standin import StandIn, load_script
 from kata.learn.live import LIVE_CHECK_TIME_LIMIT, LIVE_KATA_TIME_LIMIT, LiveEndpoint, find_leaks
 from kata.outputs.results import KataResult
@@ -70,6 +71,31 @@ def diff_summary(old_dir: Path, new_dir: Path) -> list[str]:
     return lines
 
 
+def _identity_order(folder: Path, pattern: str) -> None:
+    """Write each cassette's interactions ordered by request identity (record ids, endpoint, model, ...).
+
+    Concurrent requests (an async client) reach the stand-in in an order that varies between runs; replay
+    does not care, as it matches by identity, but a re-recording should be byte for byte the same. The sort
+    is stable, so the attempts of one identity keep the order they were answered in."""
+    from vcr.serializers import yamlserializer
+
+    for path in sorted(folder.glob("*.yaml")):
+        data = yamlserializer.deserialize(path.read_text(encoding="utf-8"))
+        items = data.get("interactions") or []
+
+        def key(item: dict[str, Any]) -> tuple[Any, ...]:
+            request = item.get("request") or {}
+            ident = replay.identify(str(request.get("method", "")), str(request.get("uri", "")),
+                                    request.get("body"), pattern)
+            return (ident.records, ident.endpoint, ident.model or "", ident.stream, ident.output,
+                    ident.schema_fields, ident.tools)
+
+        ordered = sorted(items, key=key)
+        if ordered != items:
+            data["interactions"] = ordered
+            path.write_text(yamlserializer.serialize(data), encoding="utf-8")
+
+
 def _replace_cassettes(kata: Kata, recorded: Path) -> None:
     if kata.cassette_dir.is_dir():
         shutil.rmtree(kata.cassette_dir)
@@ -84,6 +110,7 @@ def record_with_standin(kata: Kata, target: targets.Target | None = None, *, wri
     try:
         with StandIn(script, kata.spec.replay.record_pattern) as server:
             result = runner.grade(kata, target, runner.RunOptions(standin_url=server.url, cassettes_out=out))
+        _identity_order(out, kata.spec.replay.record_pattern)
         outcome = RecordOutcome(
             result=result,
             changes=diff_summary(kata.cassette_dir, out),

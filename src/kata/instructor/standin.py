@@ -63,6 +63,7 @@ class Reply(BaseModel):
     finish_reason: str | None = None
     model: str | None = None
     prompt_tokens: int | None = None
+    cached_tokens: int | None = None  # of the prompt tokens, those the API read from its prompt cache
     completion_tokens: int | None = None
 
     @model_validator(mode="after")
@@ -111,7 +112,7 @@ def _usage(reply: Reply, body: dict[str, Any], text: str) -> dict[str, Any]:
     prompt = reply.prompt_tokens or 20 + len(json.dumps(body.get("messages") or body.get("input") or "")) // 4
     completion = reply.completion_tokens or max(1, len(text) // 4)
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "prompt_tokens_details": {"cached_tokens": min(reply.cached_tokens or 0, prompt), "audio_tokens": 0},
             "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
                                           "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
 
@@ -177,7 +178,8 @@ def response_object(reply: Reply, body: dict[str, Any], seed: str) -> dict[str, 
         "output": [{"id": f"msg_{_digest(seed + 'm')[:40]}", "type": "message", "status": "completed",
                     "role": "assistant", "content": [part]}],
         "usage": {"input_tokens": usage["prompt_tokens"], "output_tokens": usage["completion_tokens"],
-                  "total_tokens": usage["total_tokens"], "input_tokens_details": {"cached_tokens": 0},
+                  "total_tokens": usage["total_tokens"],
+                  "input_tokens_details": {"cached_tokens": usage["prompt_tokens_details"]["cached_tokens"]},
                   "output_tokens_details": {"reasoning_tokens": 0}},
         "error": None, "incomplete_details": None, "parallel_tool_calls": True, "tools": [],
         "text": body.get("text") or {"format": {"type": "text"}},
