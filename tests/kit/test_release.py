@@ -25,7 +25,10 @@ def _prompts(cassette: Path) -> list[str]:
     for interaction in yaml.safe_load(cassette.read_text())["interactions"]:
         body = replay.parse_body(interaction["request"]["body"])
         for message in body.get("messages") or body.get("input") or []:
-            if isinstance(message, dict) and isinstance(message.get("content"), str):
+            # The prompt is what the code wrote; an assistant message repeats an answer the cassette holds
+            # anyway (kata 10's repair request), a tool message the result of the learner's own function.
+            if isinstance(message, dict) and isinstance(message.get("content"), str) \
+                    and message.get("role", "user") in ("system", "developer", "user"):
                 texts.append(message["content"])
         if isinstance(body.get("instructions"), str):
             texts.append(body["instructions"])
