@@ -50,6 +50,10 @@ def test_edition_has_no_solutions_and_proves_itself(edition) -> None:
     assert not (out / "solutions").exists() and not (out / "tests").exists()
     assert not list(out.rglob("change.patch")) and not list(out.rglob("SOLUTION.md"))
     assert not list(out.rglob("standin.toml"))  # the scripted answers stay with the instructor
+    for kata in catalog.katas:  # ... and no brief points at them, or at the command that needs them
+        brief = (out / "exercises" / kata.name / "README.md").read_text()
+        assert "--standin" not in brief and "standin.toml" not in brief and "kit-only" not in brief, kata.name
+        assert "--standin" in (kata.exercise_dir / "README.md").read_text(), kata.name  # the kit's brief says it
     assert {p.name for p in (out / "exercises").iterdir()} == {k.name for k in catalog.katas}
     assert (out / "src" / "kata" / "cli.py").is_file() and (out / "noxfile.py").is_file()
     readme = (out / "README.md").read_text()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -33,6 +34,10 @@ KIT_FILES = ("pyproject.toml", "constraints.txt", "noxfile.py", "README.md", "LI
 LEARNER_SECTIONS = ("Quick start", "The learner loop", "The kata catalog", "How grading works", "Results formats",
                     "Licence")
 WORKFLOW = ".github/workflows/classroom.yml"
+# A passage of a brief or README that only the full kit can act on (e.g. `kata record NN --standin`, which needs the
+# stand-in scripts an edition leaves out); Markdown renders the markers as nothing, the edition drops the passage.
+KIT_ONLY = re.compile(r"^<!-- kit-only -->\n.*?^<!-- /kit-only -->\n|<!-- kit-only -->.*?<!-- /kit-only -->",
+                      re.DOTALL | re.MULTILINE)  # whole lines first, so a marked block leaves no blank lines behind
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "*.egg-info", ".kata")
 
 
@@ -125,6 +130,11 @@ def learner_readme(text: str) -> str:
     return "".join(kept)
 
 
+def without_kit_only(text: str) -> str:
+    """`text` without the passages marked for the full kit only."""
+    return KIT_ONLY.sub("", text)
+
+
 def _commit(out: Path) -> bool:
     """Make the edition the git repository the instructor hands out (one commit; `kata reset` reads it)."""
     if shutil.which("git") is None:
@@ -202,11 +212,14 @@ def build(catalog: Catalog, out: Path, *, with_hidden_checks: bool, katas: list[
     for name in KIT_FILES:
         _copy(root / name, out / name)
     if (out / "README.md").is_file():
-        text = learner_readme((out / "README.md").read_text(encoding="utf-8"))
+        text = without_kit_only(learner_readme((out / "README.md").read_text(encoding="utf-8")))
         (out / "README.md").write_text(_banner(with_hidden_checks) + text, encoding="utf-8")
     (out / ".gitignore").write_text(".venv/\n.nox/\n.kata/\n__pycache__/\n*.pyc\n", encoding="utf-8")
     for kata in katas:
         _copy(kata.exercise_dir, out / "exercises" / kata.name)
+        brief = out / "exercises" / kata.name / "README.md"
+        if brief.is_file():
+            brief.write_text(without_kit_only(brief.read_text(encoding="utf-8")), encoding="utf-8")
         spec_file = out / "exercises" / kata.name / "kata.toml"
         spec_file.write_text(without_hints(spec_file.read_text(encoding="utf-8")), encoding="utf-8")
         (spec_file.parent / HINTS_FILE).write_text(encode_hints(kata.spec.hints), encoding="utf-8")
