@@ -6,9 +6,11 @@ import contextlib
 import ctypes
 import os
 import signal
+import socket
+import subprocess
 import sys
-from collections.abc import Callable
-from typing import NoReturn
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import IO, Any, NoReturn
 
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -52,3 +54,35 @@ def become_subreaper() -> None:
     if sys.platform == "linux":
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def spawn_connected(command_for: Callable[[int], Sequence[str]], *, cwd: os.PathLike[str] | str,
+                    env: Mapping[str, str], stderr: int | IO[Any],
+                    new_session: bool = True) -> tuple[subprocess.Popen[bytes], socket.socket]:
+    """Start the command `command_for(fd)` with `fd`, one end of a fresh Unix socket pair, passed to it;
+    returns the process and our end. stdin and stdout are /dev/null. Raises OSError if it cannot be
+    started (our end is then closed)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        proc = subprocess.Popen(
+            list(command_for(theirs.fileno())), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=stderr, pass_fds=(theirs.fileno(),), start_new_session=new_session,
+        )
+    except OSError:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+    return proc, ours
+
+
+def reaped() -> Iterator[tuple[int, int]]:
+    """(pid, exit code) of every child that has ended, without waiting for the others."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        yield pid, os.waitstatus_to_exitcode(status)

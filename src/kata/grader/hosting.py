@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kata.forking import spawn_connected
 from kata.grader.remote import Connection, HostGone
 from kata.host import sandbox
 from kata.protocol.control import ControlLines
@@ -97,18 +98,11 @@ class HostPool:
 
     def _spawn(self) -> None:
         self.starts += 1
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            self.proc = subprocess.Popen(
-                self._command(theirs.fileno()), cwd=self.setup.own, env=host_env(self.setup.own),
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                pass_fds=(theirs.fileno(),), start_new_session=True,
-            )
+            self.proc, ours = spawn_connected(self._command, cwd=self.setup.own, env=host_env(self.setup.own),
+                                              stderr=subprocess.PIPE)
         except OSError as exc:
-            ours.close()
             raise HostGone(f"the learner's process could not be started ({exc})") from exc
-        finally:
-            theirs.close()
         self._control, self._lines = ours, ControlLines(ours)
 
     def _wait_ready(self) -> None:
@@ -156,20 +150,12 @@ class HostPool:
         """A new learner host, serving a check; the caller `end()`s it when the check is over."""
         with self._lock:
             self._ensure()
-            assert self._control is not None
-            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                socket.send_fds(self._control, [b'{"op": "fork"}'], [theirs.fileno()])
-                answer = self._read(30.0)
-            except OSError:
-                answer = None
-            finally:
-                theirs.close()
-            if not answer or not isinstance(answer.get("pid"), int):
-                ours.close()
+            assert self._lines is not None
+            started = self._lines.ask_for_process({"op": "fork"})
+            if started is None:
                 self.close()
                 raise HostGone("the learner's process could not be started")
-        pid = int(answer["pid"])
+        ours, pid = started
         conn = Connection(ours, services)
         conn.on_gone = lambda: self.end(pid)
         conn.host_pid = pid  # type: ignore[attr-defined]

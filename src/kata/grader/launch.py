@@ -20,6 +20,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from kata.forking import spawn_connected
 from kata.grader.hosting import ALLOWED_ENV, HostSetup, host_env
 from kata.host import sandbox
 from kata.protocol.control import ControlLines
@@ -73,21 +74,14 @@ class HostLauncher:
             raise LauncherUnavailable(f"the host launcher ended {self.starts} times")
         self.starts += 1
         self._close_process()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._log = tempfile.TemporaryFile()
         env = {k: v for k, v in os.environ.items() if k in ALLOWED_ENV}
         env.update(PYTHONHASHSEED="0")
         try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-m", "kata.host.launcher", str(theirs.fileno())], cwd="/", env=env,
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
-                pass_fds=(theirs.fileno(),), start_new_session=True,
-            )
+            self.proc, ours = spawn_connected(lambda fd: [sys.executable, "-I", "-m", "kata.host.launcher", str(fd)],
+                                              cwd="/", env=env, stderr=self._log)
         except OSError as exc:
-            ours.close()
             raise LauncherUnavailable(f"the host launcher could not be started ({exc})") from exc
-        finally:
-            theirs.close()
         self._control, self._lines = ours, ControlLines(ours)
         ready = self._read(START_TIMEOUT)
         if not ready or not ready.get("ready"):
@@ -109,20 +103,12 @@ class HostLauncher:
                 raise LauncherUnavailable("the command is being stopped")
             if not self.alive:
                 self._start()
-            assert self._control is not None
-            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                socket.send_fds(self._control, [json.dumps(request).encode()], [theirs.fileno()])
-                answer = self._read(30.0)
-            except OSError:
-                answer = None
-            finally:
-                theirs.close()
-            if not answer or not isinstance(answer.get("pid"), int):
-                ours.close()
+            assert self._lines is not None
+            started = self._lines.ask_for_process(request)
+            if started is None:
                 self._close_process()
                 raise LauncherUnavailable("the host launcher did not start the run")
-        return Run(ours, int(answer["pid"]))
+        return Run(*started)
 
     def end_run(self, run: Run) -> None:
         """Kill a run and everything it started (its zygote and hosts too, if the grader left them)."""

@@ -29,9 +29,6 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-GradingStopped = Stopped  # the session was stopped: a grade not started is not started, one cut short is no result
-
-
 class GradingSession:
     """Use as a context manager; `grade` may be called from up to `workers` threads at once."""
 
@@ -58,7 +55,7 @@ class GradingSession:
     def grade(self, kata: Kata, target: Target) -> KataResult:
         """Grade one kata against one target, forked from this session's warm processes."""
         if self.stopped.is_set():
-            raise GradingStopped(kata.name)
+            raise Stopped(kata.name)
         grader = self._graders.get()
         try:
             options = dataclasses.replace(self.options, warm=self.options.warm or grader, launcher=self.launcher)
@@ -66,7 +63,7 @@ class GradingSession:
         finally:
             self._graders.put(grader)
         if self.stopped.is_set():
-            raise GradingStopped(kata.name)  # its processes were ended under it: what it says is not a grade
+            raise Stopped(kata.name)  # its processes were ended under it: what it says is not a grade
         return result
 
     def stop(self) -> None:

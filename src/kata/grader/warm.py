@@ -43,7 +43,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, NoReturn
 
-from kata.forking import exit_after
+from kata.forking import exit_after, spawn_connected
 from kata.grader.environment import grader_env
 from kata.host.sandbox import apply_limits
 from kata.warmup import warm_pytest
@@ -154,17 +154,11 @@ class WarmGrader:
     def start(self) -> None:
         """Start the zygote and wait until it has imported everything; raises WarmUnavailable if it cannot."""
         self.close()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._log = tempfile.TemporaryFile()  # the zygote's own messages (a pipe could fill up and block it)
-        try:
-            self.proc = subprocess.Popen(
-                # -I and cwd /: no module of the folder the command was started in (a learner's) can shadow one.
-                [sys.executable, "-I", "-m", "kata.grader.warm", str(theirs.fileno()), ",".join(self.preload)],
-                cwd="/", env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
-                pass_fds=(theirs.fileno(),),
-            )
-        finally:
-            theirs.close()
+        # -I and cwd /: no module of the folder the command was started in (a learner's) can shadow one.
+        self.proc, ours = spawn_connected(
+            lambda fd: [sys.executable, "-I", "-m", "kata.grader.warm", str(fd), ",".join(self.preload)],
+            cwd="/", env=self.env, stderr=self._log, new_session=False)
         self._sock, self._reader = ours, _Reader(ours)
         self.starts += 1
         try:

@@ -38,7 +38,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, NoReturn
 
-from kata.forking import become_subreaper, children, exit_after, kill
+from kata.forking import become_subreaper, children, exit_after, kill, reaped
 from kata.host import cgroups, sandbox
 from kata.host.zygote import Zygote, preload
 from kata.protocol.control import serve_requests
@@ -102,13 +102,7 @@ class Launcher:
         self.reap()
 
     def reap(self) -> None:
-        while True:
-            try:
-                pid, _status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, _code in reaped():
             group = self.runs.pop(pid, None)
             if group is not None:
                 group.close()

@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from kata.forking import become_subreaper, children, exit_after, kill
+from kata.forking import become_subreaper, children, exit_after, kill, reaped
 from kata.protocol.control import serve_requests
 from kata.warmup import warm_pytest, warm_sdk
 
@@ -56,14 +56,8 @@ class Zygote:
         self.live: set[int] = set()  # hosts the grader has not ended yet
 
     def reap(self) -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            self.codes[pid] = os.waitstatus_to_exitcode(status)
+        for pid, code in reaped():
+            self.codes[pid] = code
 
     def sweep(self) -> None:
         """Kill and reap every process under the zygote but the hosts still serving a check (hosts may run

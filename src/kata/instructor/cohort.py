@@ -37,7 +37,8 @@ from kata import __version__, targets
 from kata.catalog import Catalog, Kata, KitError
 from kata.checks import EXISTING_TESTS
 from kata.grader import runner
-from kata.grader.session import GradingSession, GradingStopped, run_all
+from kata.grader.options import Stopped
+from kata.grader.session import GradingSession, run_all
 from kata.host import sandbox
 from kata.instructor import unpack as unpacking
 from kata.instructor.records import Kind, LearnerRecord, RunSummary, SubmissionStatus
@@ -557,7 +558,7 @@ def _grade_tasks(run: _Run, tasks: list[tuple[Submission, Kata, targets.Target, 
             changed = changed_from_starter(target.layers[0], run.starter(kata))
             result = warm.grade(kata, target).model_copy(update={"target": sub.learner, "changed": changed})
             run.save(sub, kata, sub_fp, result)  # as soon as it is known
-        except GradingStopped:
+        except Stopped:
             raise  # Ctrl-C: nothing is saved for this pair, so the next run grades it
         except Exception as exc:  # the grader promises never to raise; if it does, only this pair is lost
             reason = _unexpected(f"grading {kata.name}", exc)

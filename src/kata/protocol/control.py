@@ -47,6 +47,23 @@ class ControlLines:
         return None
 
 
+    def ask_for_process(self, request: dict[str, Any], timeout: float = 30.0) -> tuple[socket.socket, int] | None:
+        """Send `request` with one end of a new socket pair, for the process the server starts to serve on;
+        (our end, the new process's pid), or None when no pid came back (our end is then closed)."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            socket.send_fds(self.sock, [json.dumps(request).encode()], [theirs.fileno()])
+            reply = self.read(timeout)
+        except OSError:
+            reply = None
+        finally:
+            theirs.close()
+        if not reply or not isinstance(reply.get("pid"), int) or isinstance(reply["pid"], bool):
+            ours.close()
+            return None
+        return ours, int(reply["pid"])
+
+
 def answer(sock: socket.socket, message: dict[str, Any]) -> None:
     """Send one object as a line."""
     sock.sendall(json.dumps(message).encode() + b"\n")
