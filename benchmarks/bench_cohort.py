@@ -1,9 +1,14 @@
 """Benchmark: `kata cohort` wall time and throughput on this machine (figures, not a timed test).
 
-Two cohorts:
+Three cohorts:
 - the kit tests' mixed cohort (23 learners on the mini kit: correct, partial, broken, hanging with a
   6 s time limit, hostile), as graded by `tests/kit/test_cohort.py`;
-- 20 learners on the real kit, every kata: half hand in the reference solutions, half the starters.
+- the fixed cost: `--learners` learners who solved the mini kit's two katas, whose checks do almost
+  nothing, so the time per (learner, kata) is what the grading machinery itself costs (copying the
+  submission, a sandboxed run, a forked grader and learner hosts, the service's tests, the outputs);
+- `--learners` learners on the real kit, every kata: half hand in the reference solutions, half the
+  starters. Here the time per (learner, kata) is mostly the checks' own work (the learner's code,
+  the SDK, replay), which grows with what a kata asks.
 
 Usage: python benchmarks/bench_cohort.py [--jobs N]
 """
@@ -24,7 +29,7 @@ from kata.host import sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "kit"))
-from test_cohort import build_cohort  # noqa: E402  (the same cohort the kit's tests grade)
+from test_cohort import build_cohort, write_kata_files  # noqa: E402  (the same cohort the kit's tests grade)
 
 
 def run_cohort(kit: Path, subs: Path, out: Path, *extra: str) -> float:
@@ -78,9 +83,23 @@ def main() -> None:
         again = run_cohort(minikit, base / "mixed", base / "mixed-out", *jobs)
         print(f"  re-run, nothing new                 {again:7.2f} s wall")
 
+        one_import = import_time()
+        walls = {}
+        for count in (args.learners, 2 * args.learners):  # the difference is the cost of the extra pairs alone
+            for i in range(count):
+                write_kata_files(base / f"solved{count}" / f"learner{i:02d}" / "exercises", minikit)
+            walls[count] = run_cohort(minikit, base / f"solved{count}", base / f"solved{count}-out", *jobs)
+        extra = 2 * args.learners  # pairs added by doubling the cohort
+        per_pair = (walls[2 * args.learners] - walls[args.learners]) / extra
+        print(f"fixed cost: learners who solved the 2 mini katas, {args.learners} then {2 * args.learners}")
+        print(f"  kata cohort                         {walls[args.learners]:7.2f} s, then "
+              f"{walls[2 * args.learners]:.2f} s wall")
+        print(f"  per extra (learner, kata)           {per_pair:7.2f} s, against {one_import:.2f} s for one "
+              f"`python -c \"import openai, pytest\"`: a ratio of {per_pair / one_import:.2f}")
+
         pairs = real_kit_cohort(base / "real", args.learners)
         wall = run_cohort(ROOT, base / "real", base / "real-out", *jobs)
-        per_pair, one_import = wall / pairs, import_time()
+        per_pair = wall / pairs
         print(f"real kit: {args.learners} learners x {pairs // args.learners} katas ({pairs} pairs)")
         print(f"  kata cohort                         {wall:7.2f} s wall, {args.learners / wall:5.2f} learners/s, "
               f"{pairs / wall:5.2f} pairs/s")
