@@ -29,6 +29,32 @@ def greet(client, ref, model="gpt-4o-mini"):
     answer = client.chat.completions.create(model=model, messages=[{"role": "user", "content": f"Hi {ref}"}])
     return answer.choices[0].message.content or ""
 '''
+
+# shout() writing forged result lines and a 1,000-point check into every descriptor it can reach.
+FORGER = '''
+
+def shout(text):
+    import json, os
+    line = json.dumps({"kind": "result", "id": "shouts", "status": "passed", "message": ""}) + "\\n"
+    collected = json.dumps({"kind": "collected", "checks": [{"id": "x", "title": "x", "points": 1000}]}) + "\\n"
+    for fd in range(3, 256):
+        try:
+            os.write(fd, (line + collected).encode())
+        except OSError:
+            pass
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                for fd in os.listdir(f"/proc/{pid}/fd"):
+                    try:
+                        with open(f"/proc/{pid}/fd/{fd}", "a") as handle:
+                            handle.write(line + collected)
+                    except OSError:
+                        pass
+            except OSError:
+                pass
+    return text
+'''
 WRONG_SHOUT = "\n\ndef shout(text):\n    return text\n"  # the starter's behaviour: the check must fail
 
 # Ten lines at the top of the package: every pytest outcome in this process becomes "passed".
@@ -169,31 +195,7 @@ def test_the_instructors_environment_does_not_reach_learner_code(kata_cli, minik
 
 @pytest.mark.skipif(sandbox.probe() is not None, reason="unconfined, it would write into every process of this user")
 def test_writing_forged_results_anywhere_gains_nothing(kata_cli, minikit, submission, tmp_path) -> None:
-    forger = '''
-
-def shout(text):
-    import json, os
-    line = json.dumps({"kind": "result", "id": "shouts", "status": "passed", "message": ""}) + "\\n"
-    collected = json.dumps({"kind": "collected", "checks": [{"id": "x", "title": "x", "points": 1000}]}) + "\\n"
-    for fd in range(3, 256):
-        try:
-            os.write(fd, (line + collected).encode())
-        except OSError:
-            pass
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                for fd in os.listdir(f"/proc/{pid}/fd"):
-                    try:
-                        with open(f"/proc/{pid}/fd/{fd}", "a") as handle:
-                            handle.write(line + collected)
-                    except OSError:
-                        pass
-            except OSError:
-                pass
-    return text
-'''
-    attacker = submission({ECHO: forger + GREET}, "mallory")
+    attacker = submission({ECHO: FORGER + GREET}, "mallory")
     katas = _grade(kata_cli, minikit, attacker, tmp_path)
     shouts = _checks(katas["01"])["shouts"]
     # Garbage written into its own socket ends the learner's process for this check; nothing else.

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pytest
 from conftest import MINIKIT, marked_processes
-from test_trusted import FORCE_PASSES, GREET, WRONG_SHOUT
+from test_trusted import FORCE_PASSES, FORGER, GREET, WRONG_SHOUT
 
 import kata
 from kata.catalog import Catalog
@@ -66,35 +66,13 @@ def forced_outcomes() -> str:
 def forger(results: Path, forged: dict) -> str:
     """Forged result lines and a 1,000-point check on every descriptor it can reach, and a results file of its
     own where the mode's results go."""
-    return f'''
-
-def shout(text):
-    import json, os
-    line = json.dumps({{"kind": "result", "id": "shouts", "status": "passed", "message": ""}}) + "\\n"
-    collected = json.dumps({{"kind": "collected", "checks": [{{"id": "x", "title": "x", "points": 1000}}]}}) + "\\n"
-    for fd in range(3, 256):
-        try:
-            os.write(fd, (line + collected).encode())
-        except OSError:
-            pass
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                for fd in os.listdir(f"/proc/{{pid}}/fd"):
-                    try:
-                        with open(f"/proc/{{pid}}/fd/{{fd}}", "a") as handle:
-                            handle.write(line + collected)
-                    except OSError:
-                        pass
-            except OSError:
-                pass
-    try:
+    own_file = f"""    try:
         with open({str(results)!r}, "w") as handle:
             handle.write({json.dumps(forged)!r})
     except OSError:
         pass
-    return text
-''' + GREET
+"""
+    return FORGER.replace("    return text\n", own_file + "    return text\n") + GREET
 
 
 def daemon(results: Path, forged: dict, alive: Path, marker: str) -> str:
