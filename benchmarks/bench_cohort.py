@@ -84,16 +84,15 @@ def main() -> None:
         print(f"  re-run, nothing new                 {again:7.2f} s wall")
 
         one_import = import_time()
+        small, large = args.learners, 2 * args.learners
         walls = {}
-        for count in (args.learners, 2 * args.learners):  # the difference is the cost of the extra pairs alone
+        for count in (small, large):  # the difference in wall time is the cost of the extra pairs alone
             for i in range(count):
                 write_kata_files(base / f"solved{count}" / f"learner{i:02d}" / "exercises", minikit)
             walls[count] = run_cohort(minikit, base / f"solved{count}", base / f"solved{count}-out", *jobs)
-        extra = 2 * args.learners  # pairs added by doubling the cohort
-        per_pair = (walls[2 * args.learners] - walls[args.learners]) / extra
-        print(f"fixed cost: learners who solved the 2 mini katas, {args.learners} then {2 * args.learners}")
-        print(f"  kata cohort                         {walls[args.learners]:7.2f} s, then "
-              f"{walls[2 * args.learners]:.2f} s wall")
+        per_pair = (walls[large] - walls[small]) / (2 * (large - small))  # two katas per learner
+        print(f"fixed cost: learners who solved the 2 mini katas, {small} then {large}")
+        print(f"  kata cohort                         {walls[small]:7.2f} s, then {walls[large]:.2f} s wall")
         print(f"  per extra (learner, kata)           {per_pair:7.2f} s, against {one_import:.2f} s for one "
               f"`python -c \"import openai, pytest\"`: a ratio of {per_pair / one_import:.2f}")
 

@@ -46,7 +46,6 @@ class ControlLines:
             return message if isinstance(message, dict) else None
         return None
 
-
     def ask_for_process(self, request: dict[str, Any], timeout: float = 30.0) -> tuple[socket.socket, int] | None:
         """Send `request` with one end of a new socket pair, for the process the server starts to serve on;
         (our end, the new process's pid), or None when no pid came back (our end is then closed)."""
