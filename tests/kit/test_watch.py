@@ -47,10 +47,13 @@ def summary(result: KataResult) -> tuple:
             [(c.id, c.status, c.points, c.message) for c in result.checks])
 
 
-def test_warm_grades_exactly_like_the_cold_path(minikit: Path, submission, warm: WarmGrader) -> None:
-    catalog = Catalog(minikit)
-    echo = catalog.get("01")
-    forger = '''import _pytest.reports as r
+@pytest.fixture(scope="module")
+def second() -> Iterator[WarmGrader]:
+    with WarmGrader() as grader:
+        yield grader
+
+
+FORGER = '''import _pytest.reports as r
 _init = r.TestReport.__init__
 def _passed(self, *a, **k):
     _init(self, *a, **k)
@@ -60,19 +63,41 @@ r.TestReport.__init__ = _passed
 def shout(text):
     return text
 ''' + GOOD_GREET
-    cases = {
+
+
+def hard_cases(echo, submission) -> dict[str, targets.Target]:
+    return {
         "starter": targets.exercise(echo),
         "solution": targets.solution(echo),
         "import-error": targets.folder(echo, submission({ECHO: "import no_such_module\n" + GOOD_GREET}, "a")),
         "exits": targets.folder(echo, submission({ECHO: "import os\n\ndef shout(t):\n    os._exit(3)\n" + GOOD_GREET},
                                                  "b")),
-        "forger": targets.folder(echo, submission({ECHO: forger}, "c")),
+        "forger": targets.folder(echo, submission({ECHO: FORGER}, "c")),
     }
+
+
+def test_warm_grades_exactly_like_the_cold_path(minikit: Path, submission, warm: WarmGrader) -> None:
+    echo = Catalog(minikit).get("01")
+    cases = hard_cases(echo, submission)
     for name, target in cases.items():
         cold = runner.grade(echo, target)
         hot = runner.grade(echo, target, runner.RunOptions(warm=warm))
         assert summary(hot) == summary(cold), name
     assert "tampered" in runner.grade(echo, cases["forger"], runner.RunOptions(warm=warm)).message
+
+
+def test_checks_split_between_two_graders_grade_exactly_like_one(minikit: Path, submission, warm, second) -> None:
+    echo = Catalog(minikit).get("01")
+    for name, target in hard_cases(echo, submission).items():
+        one = runner.grade(echo, target, runner.RunOptions(warm=warm))
+        split = runner.grade(echo, target, runner.RunOptions(warm=warm, shards=(second,)))
+        assert summary(split) == summary(one), name
+        assert split.cassette_plays == one.cassette_plays, name  # every check ran, in one shard or the other
+    stubborn = "def shout(text):\n    while True:\n        pass\n"
+    result = runner.grade(echo, targets.folder(echo, submission({ECHO: stubborn + GOOD_GREET}, "f")),
+                          runner.RunOptions(warm=warm, shards=(second,), time_limit=2))
+    assert result.problem == "time-out" and "did not finish within its time limit (2 s)" in result.message
+    assert [c.id for c in result.checks] == [c.id for c in one.checks]  # every check, whichever shard stopped
 
 
 def test_warm_grades_keep_the_time_limit_and_end_stray_processes(minikit, submission, tmp_path, warm) -> None:
@@ -244,14 +269,14 @@ def test_ctrl_c_leaves_cleanly_and_ends_the_warm_grader(minikit: Path) -> None:
     def interrupted(paths, polling, settings, stop):
         probe = paths[-1] / "probe"
         yield {probe}  # the probe arrives: events work
-        zygotes.append(watcher._warm.pid)  # type: ignore[attr-defined]
+        zygotes.extend(grader.pid for grader in watcher._warm)  # type: ignore[attr-defined]
         raise KeyboardInterrupt
 
     events: list[WatchEvent] = []
     watcher = Watcher(catalog, [echo], echo, on_event=events.append, settings=FAST, source=interrupted)
     assert watcher.run() == 0
     assert [e.kind for e in events][-1] == "stopped" and watcher.grades == 1
-    assert zygotes and not Path(f"/proc/{zygotes[0]}").exists()  # the warm grader ended with the watcher
+    assert zygotes and not any(Path(f"/proc/{pid}").exists() for pid in zygotes)  # they ended with the watcher
 
 
 def test_the_screen_shows_score_failures_hints_and_timing(minikit: Path, capsys) -> None:

@@ -59,7 +59,13 @@ class HostPool:
     """The zygote of one run; `connect()` forks a host for a check.
 
     The zygote is either one the host launcher already started for this run (`control_fd`, see
-    `kata.grader.launch`) or one this pool starts itself (in the background, or again after a crash)."""
+    `kata.grader.launch`) or one this pool starts itself (in the background, or again after a crash).
+
+    Ending a host and forking the next one take the zygote a few milliseconds each, so both happen
+    behind the grader's back: `finish` returns at once, and a thread ends the host, then forks a spare
+    that the next `connect` takes. A spare is a plain fork of the zygote that has read nothing of the
+    submission yet, as fresh as one forked on demand; `connect` waits for the previous host's end, so
+    two checks' hosts never overlap.`"""
 
     def __init__(self, setup: HostSetup, control_fd: int | None = None) -> None:
         self.setup = setup
@@ -71,6 +77,8 @@ class HostPool:
         self._start_error: str | None = None
         self.starts = 0
         self._launched = control_fd is not None  # the zygote is the launcher's, not a child of ours
+        self._spare: tuple[socket.socket, int] | None = None  # a host forked ahead for the next check
+        self._behind: list[threading.Thread] = []  # ends (and refills) still under way
         if control_fd is not None:
             self._control, self._waiting, self.starts = socket.socket(fileno=control_fd), True, 1
             self._lines = ControlLines(self._control)
@@ -81,13 +89,14 @@ class HostPool:
         """Start the zygote now and let it import while the grader collects its checks; its "ready" is
         read when the first host is needed. (Started from the calling thread: the sandbox's death signal
         follows the thread that started it, and the grader's main thread lives as long as the grader.)"""
-        if self._launched:
-            return
-        try:
-            self._spawn()
-            self._waiting = True
-        except HostGone as exc:
-            self._start_error = exc.why
+        if not self._launched:
+            try:
+                self._spawn()
+                self._waiting = True
+            except HostGone as exc:
+                self._start_error = exc.why
+                return
+        self._in_background(self._refill)  # the first check's host, forked while the checks are collected
 
     def _command(self, fd: int) -> list[str]:
         command = [sys.executable, "-I", "-m", "kata.host.zygote", str(fd), str(self.setup.work), str(self.setup.own)]
@@ -110,7 +119,7 @@ class HostPool:
         ready = self._read(START_TIMEOUT)
         if not ready or not ready.get("ready"):
             why = str((ready or {}).get("why") or "")[:300] or self._last_words()
-            self.close()
+            self._shut()
             raise HostGone(f"the learner's process did not start{': ' + why if why else ''}")
 
     def _start(self) -> None:
@@ -141,25 +150,54 @@ class HostPool:
         self._launched = False  # the launcher's zygote is gone: start one of our own
         if self.starts >= MAX_STARTS:
             raise HostGone(self._start_error or "the learner's process kept ending; nothing more is graded")
-        self.close()
+        self._shut()
         self._start()
 
     # ------------------------------------------------------------------ hosts
 
     def connect(self, services: dict[str, Callable[[dict[str, Any]], Any]]) -> Connection:
-        """A new learner host, serving a check; the caller `end()`s it when the check is over."""
+        """A new learner host, serving a check; the caller `finish()`es it when the check is over."""
+        self._wait_behind()
         with self._lock:
-            self._ensure()
-            assert self._lines is not None
-            started = self._lines.ask_for_process({"op": "fork"})
+            started, self._spare = self._spare, None
             if started is None:
-                self.close()
-                raise HostGone("the learner's process could not be started")
+                started = self._fork()
         ours, pid = started
         conn = Connection(ours, services)
         conn.on_gone = lambda: self.end(pid)
         conn.host_pid = pid  # type: ignore[attr-defined]
         return conn
+
+    def _fork(self) -> tuple[socket.socket, int]:
+        """Fork a host (the lock held)."""
+        self._ensure()
+        assert self._lines is not None
+        started = self._lines.ask_for_process({"op": "fork"})
+        if started is None:
+            self._shut()
+            raise HostGone("the learner's process could not be started")
+        return started
+
+    def _refill(self) -> None:
+        """Fork a spare host for the next check, if there is none."""
+        with self._lock:
+            if self._spare is None and (self._control is not None or self._waiting):
+                with contextlib.suppress(HostGone, OSError):
+                    self._spare = self._fork()
+
+    def _in_background(self, work: Callable[[], None]) -> None:
+        thread = threading.Thread(target=work, daemon=True)
+        self._behind.append(thread)
+        thread.start()
+
+    def _wait_behind(self) -> None:
+        while True:
+            try:
+                thread = self._behind.pop(0)
+            except IndexError:  # another thread of the grader took the last one
+                return
+            if thread is not threading.current_thread():
+                thread.join()
 
     def end(self, pid: int) -> int | None:
         """Kill a host and everything it left running; its exit code when it had ended by itself."""
@@ -172,22 +210,36 @@ class HostPool:
             except OSError:
                 answer = None
             if answer is None:
-                self.close()
+                self._shut()
                 return None
             code = answer.get("code")
             return code if isinstance(code, int) else None
 
-    def finish(self, conn: Connection) -> int | None:
-        """End the host behind `conn` (once)."""
+    def finish(self, conn: Connection) -> None:
+        """End the host behind `conn` (once), without waiting: a thread ends it, then forks a spare."""
         if getattr(conn, "_ended", False):
-            return getattr(conn, "exit_code", None)
+            return
         conn.close()
-        code = self.end(conn.host_pid)  # type: ignore[attr-defined]
-        conn._ended, conn.exit_code = True, code  # type: ignore[attr-defined]
-        return code
+        conn._ended = True  # type: ignore[attr-defined]
+        pid = conn.host_pid  # type: ignore[attr-defined]
+
+        def end_and_refill() -> None:
+            self.end(pid)
+            self._refill()
+
+        self._in_background(end_and_refill)
 
     def close(self) -> None:
-        """End the zygote and everything under it."""
+        """End the zygote and everything under it, once the ends under way are done."""
+        self._wait_behind()
+        with self._lock:
+            self._shut()
+
+    def _shut(self) -> None:
+        """End the zygote and everything under it (the lock held, or from the only thread left)."""
+        if self._spare is not None:
+            self._spare[0].close()
+            self._spare = None
         if self._control is not None:
             with contextlib.suppress(OSError):
                 self._control.close()

@@ -33,6 +33,9 @@ class RunOptions:
     # `kata watch`: fork each grade from a process that has already imported pytest and the SDK
     # (warm.WarmGrader); the cold path is used when it is None, gone, or the namespace sandbox is asked for.
     warm: WarmGrader | None = None
+    # More warm graders, used with `warm`: the checks are split between them (`--kata-shard`), each a
+    # grader process of its own, side by side on the machine's cores (one kata graded on its own).
+    shards: tuple[WarmGrader, ...] = ()
     # The host launcher of the command (kata.grader.launch): each run's learner hosts are forked from it
     # instead of a zygote of their own. None: the grader starts the run's zygote itself.
     launcher: HostLauncher | None = None

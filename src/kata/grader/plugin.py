@@ -52,6 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--kata-hosts-fd", type=int, help="inherited socket of the run's zygote (the host launcher's)")
     group.addoption("--kata-isolation", default="", help="JSON of sandbox.Isolation for the learner hosts")
     group.addoption("--kata-standin", default="", help="record against this stand-in instead of replaying")
+    group.addoption("--kata-shard", default="0/1",
+                    help="I/N: run every N-th check, from the I-th (N graders side by side, one per shard)")
 
 
 # --------------------------------------------------------------------------- session state
@@ -90,6 +92,7 @@ class _State:
     plays: dict[str, list[int]] = field(default_factory=dict)
     collected: bool = False
     existing_done: bool = False
+    shard: tuple[int, int] = (0, 1)  # (index, count): this grader runs its share of the checks
     lock: threading.Lock = field(default_factory=threading.Lock)  # the service's tests report from a thread
 
     def send(self, kind: str, **data: Any) -> None:
@@ -155,9 +158,18 @@ def pytest_configure(config: pytest.Config) -> None:
         check_limit=config.getoption("--kata-check-time-limit"),
         existing_points=config.getoption("--kata-existing-points"),
         kata_id=config.getoption("--kata-id"), package=config.getoption("--kata-package"),
-        upstream=_upstream(config),
+        upstream=_upstream(config), shard=_shard(config.getoption("--kata-shard")),
     )
+    _STATE.existing_done = _STATE.shard[0] != 0  # the service's tests run in the first shard only
     _patch_unmatched_explanations()
+
+
+def _shard(text: str) -> tuple[int, int]:
+    index, _, count = text.partition("/")
+    shard = (int(index), int(count or 1))
+    if not 0 <= shard[0] < shard[1]:
+        raise pytest.UsageError(f"--kata-shard {text}: expected I/N with 0 <= I < N")
+    return shard
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -249,8 +261,17 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         item.add_marker(pytest.mark.vcr)
         item.add_marker(pytest.mark.default_cassette(meta.cassette or meta.id))
         listed.append({"id": meta.id, "title": meta.title, "points": meta.points, "guard": meta.guard})
-    state.send("collected", checks=listed)
+    state.send("collected", checks=listed)  # every shard lists every check: the runner merges by id
     state.collected = True
+    index, count = state.shard
+    if count > 1:
+        # The first shard also runs the service's tests, so it takes the smaller share of the checks.
+        mine = [n % count == count - 1 - index for n in range(len(items))]
+        kept = [item for item, keep in zip(items, mine, strict=True) if keep]
+        deselected = [item for item, keep in zip(items, mine, strict=True) if not keep]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
 
 
 # --------------------------------------------------------------------------- the service's own tests

@@ -35,7 +35,7 @@ from kata.outputs.results import CheckResult, KataResult, Problem, Status
 from kata.targets import Target
 
 if TYPE_CHECKING:
-    from kata.grader.warm import WarmRun
+    from kata.grader.warm import WarmGrader, WarmRun
 
 PYTEST_INI = "[pytest]\naddopts =\nxfail_strict = false\n"
 MAX_RESULTS = 8 * 1024**2  # bytes of results a grader may send (a few hundred checks' messages)
@@ -195,24 +195,17 @@ def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> Kata
                 message=f"Nothing could be graded for this kata: {exc}",
             )
         token = secrets.token_hex(16)
-        read_fd, write_fd = os.pipe()
-        reader = _ResultsReader(read_fd, token)
-        token_fd = _token_pipe(token)
-        command = _command(kata, paths, write_fd, options)
-        command.insert(-1, f"--kata-token-fd={token_fd}")
-        run = _open_run(kata, paths, options)
-        passed = (write_fd, token_fd) if run is None else (write_fd, token_fd, run.sock.fileno())
-        if run is not None:
-            command.insert(-1, f"--kata-hosts-fd={run.sock.fileno()}")
+        graders = [options.warm, *options.shards] if options.warm is not None else [None]
         env = grader_env(options.live)
-        try:
-            returncode, timed_out = _run_grader(command, paths["grader"], env, passed, limit, options)
-        finally:
-            os.close(write_fd)  # the results reader sees the end once the grader's copy is gone too
-            os.close(token_fd)
-            if run is not None and options.launcher is not None:
-                options.launcher.end_run(run)  # the run's hosts, and whatever they left running
-        received = reader.received()
+        shards = [_Shard(kata, _shard_paths(paths, tmp, n), token, options, warm, (n, len(graders)))
+                  for n, warm in enumerate(graders)]
+        beside = [threading.Thread(target=shard.run, args=(limit, env), daemon=True) for shard in shards[1:]]
+        for thread in beside:
+            thread.start()
+        shards[0].run(limit, env)
+        for thread in beside:
+            thread.join()
+        received, returncode, timed_out = _merged(shards)
         return _assemble(kata, target, received, returncode, timed_out, limit,
                          time.monotonic() - started, paths["grader"] / "pytest.out")
     finally:
@@ -222,11 +215,95 @@ def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> Kata
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _shard_paths(paths: dict[str, Path], tmp: Path, index: int) -> dict[str, Path]:
+    """A shard's folders: the first shard's are the run's; the others get a grader folder and a writable
+    folder of their own (learner code writing into its working folder never meets another shard's)."""
+    if index == 0:
+        return paths
+    own, grader = tmp / f"own-{index}", tmp / f"grader-{index}"
+    own.mkdir()
+    grader.mkdir()
+    shutil.copy(paths["grader"] / "pytest.ini", grader / "pytest.ini")
+    return {**paths, "own": own, "grader": grader}
+
+
+@dataclass(eq=False)
+class _Shard:
+    """One grader process of a run and its learner hosts; with N shards, each runs every N-th check."""
+
+    kata: Kata
+    paths: dict[str, Path]
+    token: str
+    options: RunOptions
+    warm: WarmGrader | None
+    shard: tuple[int, int]  # (index, count)
+    received: Received = field(default_factory=Received)
+    returncode: int | None = None
+    timed_out: bool = False
+
+    def run(self, limit: float, env: dict[str, str]) -> None:
+        """Run this shard's grader to its end and keep what it sent."""
+        read_fd, write_fd = os.pipe()
+        reader = _ResultsReader(read_fd, self.token)
+        token_fd = _token_pipe(self.token)
+        command = _command(self.kata, self.paths, write_fd, self.options)
+        command.insert(-1, f"--kata-token-fd={token_fd}")
+        if self.shard[1] > 1:
+            command.insert(-1, f"--kata-shard={self.shard[0]}/{self.shard[1]}")
+        run = None
+        try:
+            run = _open_run(self.kata, self.paths, self.options)
+            passed = (write_fd, token_fd) if run is None else (write_fd, token_fd, run.sock.fileno())
+            if run is not None:
+                command.insert(-1, f"--kata-hosts-fd={run.sock.fileno()}")
+            self.returncode, self.timed_out = _run_grader(command, self.paths["grader"], env, passed, limit,
+                                                          self.options, self.warm)
+        finally:
+            os.close(write_fd)  # the results reader sees the end once the grader's copy is gone too
+            os.close(token_fd)
+            if run is not None and self.options.launcher is not None:
+                self.options.launcher.end_run(run)  # the run's hosts, and whatever they left running
+            self.received = reader.received()
+
+
+def _merged(shards: list[_Shard]) -> tuple[Received, int | None, bool]:
+    """One run's records from its shards: (records, exit code, timed out).
+
+    Every shard lists every check, so the list is the first shard's that has one; the run finished
+    when every shard did, and plays add up. The exit code is that of the first shard that did not finish."""
+    if len(shards) == 1:
+        return shards[0].received, shards[0].returncode, shards[0].timed_out
+    records: list[dict[str, Any]] = []
+    listed = next((r for s in shards for r in s.received.of_kind("collected")), None)
+    if listed is not None:
+        records.append(listed)
+    errors: list[str] = []
+    plays: dict[str, list[int]] = {}
+    for shard in shards:
+        for record in shard.received.records:
+            kind = record.get("kind")
+            if kind in ("result", "started", "tampered"):
+                records.append(record)
+            elif kind == "kit-error" and record.get("message") not in errors:  # each shard loads the checks
+                errors.append(record.get("message"))
+                records.append(record)
+        for name, counts in ((shard.received.of_kind("plays") or [{"plays": {}}])[-1]["plays"] or {}).items():
+            known = plays.setdefault(name, [0] * len(counts))
+            plays[name] = [a + b for a, b in zip(known, counts, strict=False)] or list(counts)
+    records.append({"kind": "plays", "plays": plays})
+    ended = [s for s in shards if s.received.of_kind("finished")]
+    if len(ended) == len(shards):
+        records.append({"kind": "finished"})
+    returncode = ([s for s in shards if s not in ended] or shards)[0].returncode
+    return (Received(records, sum(s.received.forged for s in shards)), returncode,
+            any(s.timed_out for s in shards))
+
+
 def _run_grader(command: list[str], cwd: Path, env: dict[str, str], passed: tuple[int, ...], limit: float,
-                options: RunOptions) -> tuple[int | None, bool]:
-    """Run the grader (forked from the warm grader, else a fresh interpreter): (exit code, timed out)."""
+                options: RunOptions, warm_grader: WarmGrader | None) -> tuple[int | None, bool]:
+    """Run the grader (forked from `warm_grader`, else a fresh interpreter): (exit code, timed out)."""
     with open(cwd / "pytest.out", "wb") as out:
-        warm = _run_warm(command, cwd, env, passed, out.fileno(), limit, options)
+        warm = _run_warm(command, cwd, env, passed, out.fileno(), limit, options, warm_grader)
         if warm is not None:
             return warm.returncode, warm.timed_out
         proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
@@ -241,16 +318,16 @@ def _run_grader(command: list[str], cwd: Path, env: dict[str, str], passed: tupl
 
 
 def _run_warm(command: list[str], cwd: Path, env: dict[str, str], passed: tuple[int, ...], out_fd: int,
-              limit: float, options: RunOptions) -> WarmRun | None:
+              limit: float, options: RunOptions, warm: WarmGrader | None) -> WarmRun | None:
     """Run the grader in a child of the warm grader; None when the cold path must run instead."""
-    if options.warm is None:
+    if warm is None:
         return None
     from kata.grader.warm import WarmUnavailable
 
     try:
         options.stopping()
-        options.warm.ensure()
-        return options.warm.run(command, cwd=cwd, env=env, pass_fds=passed, out_fd=out_fd, time_limit=limit)
+        warm.ensure()
+        return warm.run(command, cwd=cwd, env=env, pass_fds=passed, out_fd=out_fd, time_limit=limit)
     except (WarmUnavailable, OSError):
         options.stopping()  # stopped: no fresh interpreter either
         return None  # nothing started: a fresh interpreter grades instead

@@ -1,8 +1,10 @@
 """The warm processes of one `kata` command, shared by every kata it grades.
 
 A `GradingSession` keeps a host launcher (`kata.grader.launch`: every run's learner hosts are forked
-from it) and one warm grader per worker thread (`kata.grader.warm`: every grader is forked from it).
-Each is started on first use and ended with the session. Grading through a session gives the same
+from it) and `shards` warm graders per worker thread (`kata.grader.warm`: every grader is forked from
+one). Each is started on first use and ended with the session. With more than one shard, a grade
+splits its kata's checks between that many grader processes side by side: a kata graded on its own
+then uses every core. Grading through a session gives the same
 results as `runner.grade` with cold processes; it only skips importing pytest, the SDK and pandas again
 for every kata.
 """
@@ -27,24 +29,31 @@ from kata.targets import Target
 
 T = TypeVar("T")
 R = TypeVar("R")
+MAX_SHARDS = 4  # each shard costs a grader process and its start; a kata has a dozen or so checks
+
+
+def shards_for(workers: int) -> int:
+    """How many grader processes each of `workers` parallel grades gets: the cores left over, a few at most."""
+    return max(1, min(MAX_SHARDS, (os.cpu_count() or 1) // max(1, workers)))
 
 
 class GradingSession:
-    """Use as a context manager; `grade` may be called from up to `workers` threads at once."""
+    """Use as a context manager; `grade` may be called from up to `workers` threads at once, and each
+    grade's checks are split between `shards` grader processes."""
 
-    def __init__(self, options: RunOptions | None = None, workers: int = 1) -> None:
+    def __init__(self, options: RunOptions | None = None, workers: int = 1, shards: int = 1) -> None:
         self.options = options or RunOptions()
         self.launcher = self.options.launcher or HostLauncher()
         self._own_launcher = self.options.launcher is None
-        self._graders: queue.SimpleQueue[WarmGrader] = queue.SimpleQueue()
+        self._graders: queue.SimpleQueue[tuple[WarmGrader, ...]] = queue.SimpleQueue()
         self._all: list[WarmGrader] = []
         self._lock = threading.Lock()
         self.stopped = threading.Event()
         self.options = dataclasses.replace(self.options, stop=self.stopped)
         for _ in range(max(1, workers)):
-            grader = WarmGrader()
-            self._all.append(grader)
-            self._graders.put(grader)
+            group = tuple(WarmGrader() for _ in range(max(1, shards)))
+            self._all.extend(group)
+            self._graders.put(group)
 
     def __enter__(self) -> GradingSession:
         return self
@@ -56,12 +65,14 @@ class GradingSession:
         """Grade one kata against one target, forked from this session's warm processes."""
         if self.stopped.is_set():
             raise Stopped(kata.name)
-        grader = self._graders.get()
+        group = self._graders.get()
         try:
-            options = dataclasses.replace(self.options, warm=self.options.warm or grader, launcher=self.launcher)
-            result = runner.grade(kata, target, options)
+            options = self.options
+            if options.warm is None:
+                options = dataclasses.replace(options, warm=group[0], shards=group[1:])
+            result = runner.grade(kata, target, dataclasses.replace(options, launcher=self.launcher))
         finally:
-            self._graders.put(grader)
+            self._graders.put(group)
         if self.stopped.is_set():
             raise Stopped(kata.name)  # its processes were ended under it: what it says is not a grade
         return result
@@ -94,7 +105,7 @@ def grade_many(jobs: Iterable[tuple[Kata, Target]], options: RunOptions | None =
     pairs = list(jobs)
     workers = max(1, min(workers or os.cpu_count() or 1, len(pairs) or 1))
     results = []
-    with GradingSession(options, workers) as session:
+    with GradingSession(options, workers, shards_for(workers)) as session:
         for result in run_all(session, workers, pairs, lambda pair: session.grade(pair[0], pair[1]), ordered=True):
             results.append(result)
             if on_result is not None:

@@ -27,6 +27,7 @@ from kata import targets
 from kata.catalog import Catalog, Kata
 from kata.grader import runner
 from kata.grader.launch import HostLauncher, LauncherUnavailable
+from kata.grader.session import shards_for
 from kata.grader.warm import WarmGrader, WarmUnavailable
 from kata.learn.progress import Progress
 from kata.outputs.results import GradeReport, KataResult
@@ -176,7 +177,7 @@ class Watcher:
     stop_event: threading.Event = field(default_factory=threading.Event)
     mode: str = ""
     grades: int = 0
-    _warm: WarmGrader | None = None
+    _warm: list[WarmGrader] = field(default_factory=list)  # one per shard of a grade (session.shards_for)
     _launcher: HostLauncher | None = None
 
     def stop(self) -> None:
@@ -204,12 +205,23 @@ class Watcher:
     def _start_warm(self) -> None:
         if not self.settings.warm:
             return
-        try:
-            warm = WarmGrader()
-            warm.start()
-            self._warm = warm
-        except (WarmUnavailable, OSError) as exc:
-            self.on_event(WatchEvent("notice", message=f"each grade starts a new interpreter ({exc})"))
+        graders = [WarmGrader() for _ in range(shards_for(1))]
+        failures: list[Exception] = []
+
+        def start(grader: WarmGrader) -> None:
+            try:
+                grader.start()
+            except (WarmUnavailable, OSError) as exc:
+                failures.append(exc)
+
+        starting = [threading.Thread(target=start, args=(g,), daemon=True) for g in graders]
+        for thread in starting:  # side by side: each imports pytest and the SDK
+            thread.start()
+        for thread in starting:
+            thread.join()
+        self._warm = [g for g in graders if g.alive]
+        if not self._warm:
+            self.on_event(WatchEvent("notice", message=f"each grade starts a new interpreter ({failures[0]})"))
         try:
             launcher = HostLauncher()
             launcher.start()
@@ -218,9 +230,9 @@ class Watcher:
             self.on_event(WatchEvent("notice", message=f"each grade starts its own learner hosts ({exc})"))
 
     def _stop_warm(self) -> None:
-        if self._warm is not None:
-            self._warm.close()
-            self._warm = None
+        for grader in self._warm:
+            grader.close()
+        self._warm = []
         if self._launcher is not None:
             self._launcher.close()
             self._launcher = None
@@ -302,7 +314,8 @@ class Watcher:
 
     def _grade(self, kata: Kata, changed: tuple[str, ...], noticed: float) -> None:
         self.on_event(WatchEvent("grading", kata=kata, changed=changed))
-        options = runner.RunOptions(warm=self._warm, launcher=self._launcher)
+        warm = self._warm or [None]
+        options = runner.RunOptions(warm=warm[0], shards=tuple(warm[1:]), launcher=self._launcher)
         result = runner.grade(kata, targets.exercise(kata), options)
         self.grades += 1
         if self.record_progress:
