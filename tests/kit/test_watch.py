@@ -93,6 +93,7 @@ def test_checks_split_between_two_graders_grade_exactly_like_one(minikit: Path, 
         split = runner.grade(echo, target, runner.RunOptions(warm=warm, shards=(second,)))
         assert summary(split) == summary(one), name
         assert split.cassette_plays == one.cassette_plays, name  # every check ran, in one shard or the other
+    assert (warm.starts, second.starts) == (1, 1)  # both shards were forked warm, none fell back to a cold start
     stubborn = "def shout(text):\n    while True:\n        pass\n"
     result = runner.grade(echo, targets.folder(echo, submission({ECHO: stubborn + GOOD_GREET}, "f")),
                           runner.RunOptions(warm=warm, shards=(second,), time_limit=2))

@@ -53,7 +53,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--kata-isolation", default="", help="JSON of sandbox.Isolation for the learner hosts")
     group.addoption("--kata-standin", default="", help="record against this stand-in instead of replaying")
     group.addoption("--kata-shard", default="0/1",
-                    help="I/N: run every N-th check, from the I-th (N graders side by side, one per shard)")
+                    help="I/N: this grader is shard I of N side by side (the first also runs the service's tests)")
+    group.addoption("--kata-claims-fd", type=int,
+                    help="inherited pipe of check indexes the shards share: run only the checks claimed from it")
 
 
 # --------------------------------------------------------------------------- session state
@@ -161,6 +163,11 @@ def pytest_configure(config: pytest.Config) -> None:
         upstream=_upstream(config), shard=_shard(config.getoption("--kata-shard")),
     )
     _STATE.existing_done = _STATE.shard[0] != 0  # the service's tests run in the first shard only
+    claims = config.getoption("--kata-claims-fd")
+    if claims is not None:
+        config.pluginmanager.register(ClaimedChecks(claims), "kata-claimed-checks")
+    elif _STATE.shard[1] > 1:
+        raise pytest.UsageError("--kata-shard with more than one shard needs --kata-claims-fd")
     _patch_unmatched_explanations()
 
 
@@ -263,15 +270,35 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         listed.append({"id": meta.id, "title": meta.title, "points": meta.points, "guard": meta.guard})
     state.send("collected", checks=listed)  # every shard lists every check: the runner merges by id
     state.collected = True
-    index, count = state.shard
-    if count > 1:
-        # The first shard also runs the service's tests, so it takes the smaller share of the checks.
-        mine = [n % count == count - 1 - index for n in range(len(items))]
-        kept = [item for item, keep in zip(items, mine, strict=True) if keep]
-        deselected = [item for item, keep in zip(items, mine, strict=True) if not keep]
-        if deselected:
-            config.hook.pytest_deselected(items=deselected)
-        items[:] = kept
+
+
+class ClaimedChecks:
+    """The test loop of a shard: each check is claimed from a pipe all shards of the run read, so a
+    shard that is done early takes the next check instead of waiting for the others (the runner fills
+    the pipe with every index, two bytes each, before any grader starts; a read of two bytes from a
+    pipe is never split between readers)."""
+
+    def __init__(self, fd: int) -> None:
+        self.pipe = os.fdopen(fd, "rb", buffering=0)
+
+    def claim(self) -> int | None:
+        data = self.pipe.read(2)
+        return int.from_bytes(data, "big") if data and len(data) == 2 else None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        if session.testsfailed and not session.config.option.continue_on_collection_errors:
+            raise session.Interrupted(f"{session.testsfailed} errors during collection")
+        while (index := self.claim()) is not None and index < len(session.items):
+            item = session.items[index]
+            # The next check may be another shard's: every fixture ends with this one (checks use none
+            # wider than a function's).
+            item.config.hook.pytest_runtest_protocol(item=item, nextitem=None)
+            if session.shouldfail:
+                raise session.Failed(session.shouldfail)
+            if session.shouldstop:
+                raise session.Interrupted(session.shouldstop)
+        return True
 
 
 # --------------------------------------------------------------------------- the service's own tests

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 PYTEST_INI = "[pytest]\naddopts =\nxfail_strict = false\n"
 MAX_RESULTS = 8 * 1024**2  # bytes of results a grader may send (a few hundred checks' messages)
+MAX_CHECKS = 4096  # check indexes in a run's claims pipe (8 KB: a pipe holds 64 KB without a reader)
 
 
 @dataclass
@@ -197,14 +198,19 @@ def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> Kata
         token = secrets.token_hex(16)
         graders = [options.warm, *options.shards] if options.warm is not None else [None]
         env = grader_env(options.live)
-        shards = [_Shard(kata, _shard_paths(paths, tmp, n), token, options, warm, (n, len(graders)))
+        claims = _claims_pipe() if len(graders) > 1 else None
+        shards = [_Shard(kata, _shard_paths(paths, tmp, n), token, options, warm, (n, len(graders)), claims)
                   for n, warm in enumerate(graders)]
         beside = [threading.Thread(target=shard.run, args=(limit, env), daemon=True) for shard in shards[1:]]
-        for thread in beside:
-            thread.start()
-        shards[0].run(limit, env)
-        for thread in beside:
-            thread.join()
+        try:
+            for thread in beside:
+                thread.start()
+            shards[0].run(limit, env)
+            for thread in beside:
+                thread.join()
+        finally:
+            if claims is not None:
+                os.close(claims)
         received, returncode, timed_out = _merged(shards)
         return _assemble(kata, target, received, returncode, timed_out, limit,
                          time.monotonic() - started, paths["grader"] / "pytest.out")
@@ -213,6 +219,17 @@ def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> Kata
             print(f"kept {tmp}", file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _claims_pipe() -> int:
+    """The read end of a pipe holding every check index (two bytes each), closed for writing: the shards
+    of a run claim their checks from it (`plugin.ClaimedChecks`)."""
+    read_fd, write_fd = os.pipe()
+    try:
+        os.write(write_fd, b"".join(n.to_bytes(2, "big") for n in range(MAX_CHECKS)))
+    finally:
+        os.close(write_fd)
+    return read_fd
 
 
 def _shard_paths(paths: dict[str, Path], tmp: Path, index: int) -> dict[str, Path]:
@@ -229,7 +246,7 @@ def _shard_paths(paths: dict[str, Path], tmp: Path, index: int) -> dict[str, Pat
 
 @dataclass(eq=False)
 class _Shard:
-    """One grader process of a run and its learner hosts; with N shards, each runs every N-th check."""
+    """One grader process of a run and its learner hosts; with N shards, each runs the checks it claims."""
 
     kata: Kata
     paths: dict[str, Path]
@@ -237,6 +254,7 @@ class _Shard:
     options: RunOptions
     warm: WarmGrader | None
     shard: tuple[int, int]  # (index, count)
+    claims: int | None  # the read end of the run's claims pipe, shared by its shards
     received: Received = field(default_factory=Received)
     returncode: int | None = None
     timed_out: bool = False
@@ -248,12 +266,14 @@ class _Shard:
         token_fd = _token_pipe(self.token)
         command = _command(self.kata, self.paths, write_fd, self.options)
         command.insert(-1, f"--kata-token-fd={token_fd}")
-        if self.shard[1] > 1:
-            command.insert(-1, f"--kata-shard={self.shard[0]}/{self.shard[1]}")
+        passed_claims: tuple[int, ...] = ()
+        if self.claims is not None:
+            command[-1:-1] = [f"--kata-shard={self.shard[0]}/{self.shard[1]}", f"--kata-claims-fd={self.claims}"]
+            passed_claims = (self.claims,)
         run = None
         try:
             run = _open_run(self.kata, self.paths, self.options)
-            passed = (write_fd, token_fd) if run is None else (write_fd, token_fd, run.sock.fileno())
+            passed = (write_fd, token_fd, *passed_claims) + (() if run is None else (run.sock.fileno(),))
             if run is not None:
                 command.insert(-1, f"--kata-hosts-fd={run.sock.fileno()}")
             self.returncode, self.timed_out = _run_grader(command, self.paths["grader"], env, passed, limit,

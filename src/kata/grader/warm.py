@@ -61,6 +61,7 @@ OPTIONAL_PRELOAD = ("pandas", "numpy")
 START_TIMEOUT = 60.0  # seconds for the zygote to import everything (a cold disk cache is slow)
 MAX_MESSAGE = 1 << 20
 MAX_STARTS = 5
+MAX_FDS = 8  # descriptors one request may carry: pytest.out, results, token, claims, the hosts' socket
 
 
 class WarmUnavailable(Exception):
@@ -103,7 +104,7 @@ class _Reader:
                 left = deadline - time.monotonic()
                 if left <= 0 or not select.select([self.sock], [], [], left)[0]:
                     raise TimeoutError("no message from the warm grader")
-            data, fds, _flags, _addr = socket.recv_fds(self.sock, 65536, 4)
+            data, fds, _flags, _addr = socket.recv_fds(self.sock, 65536, MAX_FDS)
             self.fds += fds
             if not data:
                 return None
