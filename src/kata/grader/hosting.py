@@ -187,8 +187,8 @@ class HostPool:
 
     def _in_background(self, work: Callable[[], None]) -> None:
         thread = threading.Thread(target=work, daemon=True)
+        thread.start()  # before it is listed: another thread of the grader may join it at once
         self._behind.append(thread)
-        thread.start()
 
     def _wait_behind(self) -> None:
         while True:
