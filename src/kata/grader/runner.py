@@ -5,6 +5,10 @@ never imports the submission; it reads the checks and cassettes from the kit its
 files are copied into a temporary folder, where the grader's learner hosts import them. pytest runs
 with the kit's own configuration (no conftest.py, ini file or plugin of the submission), no network
 and a time limit; results come back over an inherited pipe, as JSON lines only the grader writes.
+
+Given more than one warm grader (`RunOptions.shards`), a run has one grader per shard, side by side,
+each with its own learner hosts, grader folder and writable folder; they claim the checks one at a
+time from a shared pipe of check indexes, and their records are merged into one result.
 """
 
 from __future__ import annotations
