@@ -65,7 +65,7 @@ class HostPool:
     behind the grader's back: `finish` returns at once, and a thread ends the host, then forks a spare
     that the next `connect` takes. A spare is a plain fork of the zygote that has read nothing of the
     submission yet, as fresh as one forked on demand; `connect` waits for the previous host's end, so
-    two checks' hosts never overlap.`"""
+    two checks' hosts never overlap."""
 
     def __init__(self, setup: HostSetup, control_fd: int | None = None) -> None:
         self.setup = setup
