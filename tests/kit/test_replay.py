@@ -96,3 +96,21 @@ def test_response_scrubbing_keeps_only_what_clients_read() -> None:
 def test_secret_scanner_finds_each_kind() -> None:
     assert replay.find_secrets("nothing here: kata-replay-key, org-kata") == []
     assert replay.find_secrets("sk-abcdefghijklmn") == ["an API key (sk-...)"]
+
+
+def test_a_header_word_in_a_body_is_no_secret_but_a_header_of_that_name_is() -> None:
+    # A real model's reply may talk about a payment "authorization" or a browser "cookie": not a secret.
+    def cassette(headers: str, body: str) -> str:
+        return ("interactions:\n- request:\n    body: null\n    headers:\n" + headers + "    method: POST\n"
+                "    uri: https://api.openai.com/v1/chat/completions\n  response:\n    body:\n"
+                f"      string: '{body}'\n    headers: {{}}\n    status: {{code: 200, message: OK}}\nversion: 1\n")
+
+    reply = '{"content": "Your payment Authorization is pending; clear the cookie and use your api-key"}'
+    clean = cassette("      Content-Type:\n      - application/json\n", reply)
+    assert replay.find_secrets(clean) == []
+    leaky = cassette("      Authorization:\n      - Bearer x\n      Cookie:\n      - a=b\n", "{}")
+    assert replay.find_secrets(leaky) == ["an authorization header", "a cookie"]
+    assert replay.find_secrets(cassette("", '{"k": "sk-abcdefghijklmn"}')) == ["an API key (sk-...)"]
+    assert replay.find_secrets("not a cassette: Authorization") == ["an authorization header"]
+    assert replay.find_secrets("our desk-assistant-tools and task-management-board") == []
+    assert replay.find_secrets('"Bearer sk-abcdefghijklmn"') == ["an API key (sk-...)"]

@@ -132,7 +132,7 @@ def test_live_and_record_against_a_real_model(kata_id: str, server: LlamaServer,
     figures["record_s"] = round(time.monotonic() - started, 1)
     assert code in (0, 1) and "Traceback" not in out, out[-4000:]
     interactions = _clean_interactions(recorded)
-    assert (recorded / "recorded.toml").is_file()
+    assert (recorded / "recorded.toml").is_file(), out[-4000:]
     assert FAKE_KEY not in (recorded / "recorded.toml").read_text()
     score = _score(out, kata_id)
     figures["record_score"] = "/".join(map(str, score))

@@ -22,13 +22,17 @@ KEPT_RESPONSE_HEADERS = {"content-type", "retry-after", "retry-after-ms", "x-sho
 KEPT_RESPONSE_PREFIXES = ("x-ratelimit-",)
 KEPT_REQUEST_HEADERS = {"content-type"}
 SECRET_PATTERNS = {
-    "an API key (sk-...)": re.compile(r"sk-[A-Za-z0-9_\-]{8,}"),
+    # Not inside a word: a model's "desk-assistant" or "task-management" is not a key.
+    "an API key (sk-...)": re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-]{8,}"),
     "an authorization header": re.compile(r"(?i)\bauthorization\b"),
     "a cookie": re.compile(r"(?i)\b(set-)?cookie\b"),
     "an organization id": re.compile(r"(?i)openai-organization|\borg-[A-Za-z0-9]{8,}"),
     "a project id": re.compile(r"(?i)openai-project|\bproj_[A-Za-z0-9]{8,}"),
     "an api-key header": re.compile(r"(?i)\bapi-key\b"),
 }
+# Kinds that are header names: in a cassette they are looked for among its headers only, since the same
+# word in a body is no secret (a real model's reply about a payment "authorization" is not one).
+HEADER_KINDS = {"an authorization header", "a cookie", "an api-key header"}
 
 
 @dataclass(frozen=True)
@@ -330,5 +334,32 @@ def vcr_config() -> dict[str, Any]:
 
 
 def find_secrets(text: str) -> list[str]:
-    """Names of the kinds of secret found in a cassette's text."""
-    return [name for name, pattern in SECRET_PATTERNS.items() if pattern.search(text)]
+    """Names of the kinds of secret found in a cassette's text (header kinds among its headers only)."""
+    headers = _header_names(text)
+    found = []
+    for name, pattern in SECRET_PATTERNS.items():
+        where = headers if name in HEADER_KINDS and headers is not None else text
+        if pattern.search(where):
+            found.append(name)
+    return found
+
+
+def _header_names(text: str) -> str | None:
+    """Every request and response header name of a VCR cassette, one per line; None for other text."""
+    import yaml  # only the scanners need it
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
+        return None
+    names = []
+    for interaction in data["interactions"]:
+        for side in ("request", "response"):
+            part = interaction.get(side) if isinstance(interaction, dict) else None
+            headers = part.get("headers") if isinstance(part, dict) else None
+            if isinstance(headers, dict):
+                names += [str(name) for name in headers]
+    return "\n".join(names)
