@@ -79,6 +79,7 @@ class HostPool:
         self._launched = control_fd is not None  # the zygote is the launcher's, not a child of ours
         self._spare: tuple[socket.socket, int] | None = None  # a host forked ahead for the next check
         self._behind: list[threading.Thread] = []  # ends (and refills) still under way
+        self._closing = False  # no check comes after this: no spare to fork
         if control_fd is not None:
             self._control, self._waiting, self.starts = socket.socket(fileno=control_fd), True, 1
             self._lines = ControlLines(self._control)
@@ -139,19 +140,24 @@ class HostPool:
     def _read(self, timeout: float) -> dict[str, Any] | None:
         return self._lines.read(timeout) if self._lines is not None else None
 
-    def _ensure(self) -> None:
+    def _ensure(self, start: bool = True) -> None:
         if self._waiting:
             try:
                 self._wait_ready()
             except HostGone as exc:
                 self._start_error = exc.why
-        if self._control is not None and (self._launched or (self.proc is not None and self.proc.poll() is None)):
+        if self._alive():
             return
+        if not start:
+            raise HostGone("the learner's process is not running")
         self._launched = False  # the launcher's zygote is gone: start one of our own
         if self.starts >= MAX_STARTS:
             raise HostGone(self._start_error or "the learner's process kept ending; nothing more is graded")
         self._shut()
         self._start()
+
+    def _alive(self) -> bool:
+        return self._control is not None and (self._launched or (self.proc is not None and self.proc.poll() is None))
 
     # ------------------------------------------------------------------ hosts
 
@@ -168,9 +174,9 @@ class HostPool:
         conn.host_pid = pid  # type: ignore[attr-defined]
         return conn
 
-    def _fork(self) -> tuple[socket.socket, int]:
-        """Fork a host (the lock held)."""
-        self._ensure()
+    def _fork(self, start: bool = True) -> tuple[socket.socket, int]:
+        """Fork a host (the lock held); `start`: start the zygote first if it is not running."""
+        self._ensure(start)
         assert self._lines is not None
         started = self._lines.ask_for_process({"op": "fork"})
         if started is None:
@@ -179,11 +185,14 @@ class HostPool:
         return started
 
     def _refill(self) -> None:
-        """Fork a spare host for the next check, if there is none."""
+        """Fork a spare host for the next check, if there is none and the zygote is up.
+
+        It never starts a zygote: this runs in a short-lived thread, and the sandbox's death signal
+        follows the thread that started it; `connect` (the grader's own thread) starts one instead."""
         with self._lock:
-            if self._spare is None and (self._control is not None or self._waiting):
+            if self._spare is None and not self._closing and (self._waiting or self._alive()):
                 with contextlib.suppress(HostGone, OSError):
-                    self._spare = self._fork()
+                    self._spare = self._fork(start=False)
 
     def _in_background(self, work: Callable[[], None]) -> None:
         thread = threading.Thread(target=work, daemon=True)
@@ -231,6 +240,7 @@ class HostPool:
 
     def close(self) -> None:
         """End the zygote and everything under it, once the ends under way are done."""
+        self._closing = True  # an end still under way forks no spare for a check that will not come
         self._wait_behind()
         with self._lock:
             self._shut()

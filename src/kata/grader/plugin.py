@@ -27,6 +27,7 @@ from kata.checks import EXISTING_TESTS, CheckFailed, CheckMeta, drop_database_co
 from kata.grader import replay
 from kata.grader.hosting import HostPool, HostSetup
 from kata.grader.model_server import ModelServer, SentRequest, Upstream
+from kata.grader.plays import add_plays
 from kata.grader.remote import CheckTimeout, Connection, HandleMisuse, HostGone, Learner, ModelClient, RemoteError
 from kata.host import sandbox
 from kata.protocol.clock import FakeClock
@@ -557,9 +558,7 @@ def _kata_check_context(request: pytest.FixtureRequest) -> Iterator[None]:
     state.current = check
     cassette = request.getfixturevalue("vcr")
     yield
-    counts = [cassette.play_counts[i] for i in range(len(cassette.data))]
-    known = state.plays.setdefault(name, [0] * len(counts))
-    state.plays[name] = [a + b for a, b in zip(known, counts, strict=False)] or counts
+    add_plays(state.plays, name, [cassette.play_counts[i] for i in range(len(cassette.data))])
 
 
 # --------------------------------------------------------------------------- running and reporting

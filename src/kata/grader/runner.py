@@ -34,6 +34,7 @@ from kata.grader.environment import grader_env
 from kata.grader.hosting import HostSetup
 from kata.grader.launch import LauncherUnavailable, Run
 from kata.grader.options import RunOptions
+from kata.grader.plays import add_plays
 from kata.host import sandbox
 from kata.outputs.results import CheckResult, KataResult, Problem, Status
 from kata.targets import Target
@@ -312,8 +313,7 @@ def _merged(shards: list[_Shard]) -> tuple[Received, int | None, bool]:
                 errors.append(record.get("message"))
                 records.append(record)
         for name, counts in ((shard.received.of_kind("plays") or [{"plays": {}}])[-1]["plays"] or {}).items():
-            known = plays.setdefault(name, [0] * len(counts))
-            plays[name] = [a + b for a, b in zip(known, counts, strict=False)] or list(counts)
+            add_plays(plays, name, counts)
     records.append({"kind": "plays", "plays": plays})
     ended = [s for s in shards if s.received.of_kind("finished")]
     if len(ended) == len(shards):

@@ -195,6 +195,8 @@ class WarmGrader:
         at = next((i for i in range(1, len(command) - 1) if command[i:i + 2] == ["-m", "pytest"]), None)
         if at is None or any(not flag.startswith("-") for flag in command[1:at]):
             raise ValueError(f"the warm grader runs `python [-FLAGS] -m pytest ...`, not {command[:4]}")
+        if 1 + len(pass_fds) > MAX_FDS:  # the kit's own mistake: loud, never a silent fall back to cold
+            raise ValueError(f"a warm grade carries at most {MAX_FDS} descriptors, not {1 + len(pass_fds)}")
         request = {"args": list(command[at + 2:]), "cwd": os.fspath(cwd), "env": dict(env),
                    "fd_numbers": list(pass_fds), "time_limit": time_limit,
                    "limits": asdict(limits) if limits is not None else None}
@@ -208,6 +210,8 @@ class WarmGrader:
             except (OSError, TimeoutError, ValueError) as exc:
                 self.close()
                 raise WarmUnavailable(f"the warm grader did not answer: {exc}") from exc
+            if started and "error" in started:  # the request was malformed: the kit's mistake, said aloud
+                raise RuntimeError(f"the warm grader refused the request: {started['error']}")
             if not started or "started" not in started:
                 self.close()
                 raise WarmUnavailable("the warm grader ended before grading started")
