@@ -111,6 +111,8 @@ def test_a_header_word_in_a_body_is_no_secret_but_a_header_of_that_name_is() -> 
     leaky = cassette("      Authorization:\n      - Bearer x\n      Cookie:\n      - a=b\n", "{}")
     assert replay.find_secrets(leaky) == ["an authorization header", "a cookie"]
     assert replay.find_secrets(cassette("", '{"k": "sk-abcdefghijklmn"}')) == ["an API key (sk-...)"]
+    echoed = cassette("", '{"content": "you sent Authorization: Bearer tok and Set-Cookie: id=1"}')
+    assert replay.find_secrets(echoed) == ["an authorization header", "a cookie"]
     assert replay.find_secrets("not a cassette: Authorization") == ["an authorization header"]
     assert replay.find_secrets("our desk-assistant-tools and task-management-board") == []
     assert replay.find_secrets('"Bearer sk-abcdefghijklmn"') == ["an API key (sk-...)"]

@@ -33,6 +33,12 @@ SECRET_PATTERNS = {
 # Kinds that are header names: in a cassette they are looked for among its headers only, since the same
 # word in a body is no secret (a real model's reply about a payment "authorization" is not one).
 HEADER_KINDS = {"an authorization header", "a cookie", "an api-key header"}
+# ...unless the body holds one written out as a header with a credential-shaped value (an echoed request).
+HEADER_LINES = {
+    "an authorization header": re.compile(r"(?i)\bauthorization\s*:\s*(bearer|basic|token)\s+\S"),
+    "a cookie": re.compile(r"(?i)\b(set-)?cookie\s*:\s*[\w.-]+="),
+    "an api-key header": re.compile(r"(?i)\bapi-key\s*:\s*\S{8,}"),
+}
 
 
 @dataclass(frozen=True)
@@ -338,8 +344,11 @@ def find_secrets(text: str) -> list[str]:
     headers = _header_names(text)
     found = []
     for name, pattern in SECRET_PATTERNS.items():
-        where = headers if name in HEADER_KINDS and headers is not None else text
-        if pattern.search(where):
+        if name in HEADER_KINDS and headers is not None:
+            hit = pattern.search(headers) or HEADER_LINES[name].search(text)
+        else:
+            hit = pattern.search(text)
+        if hit:
             found.append(name)
     return found
 
