@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from kata import scratch
 from kata.grader.remote import LearnerKilled, RemoteError
 from kata.protocol.codec import EnumValue, Record, plain
 
@@ -122,7 +123,7 @@ def open_database(path: Path) -> sqlite3.Connection:
 
     Only regular files are copied (with its `-wal` file, if any); a missing or unsafe file gives an
     empty database, so a check then reports the missing table or row in its own words."""
-    folder = Path(tempfile.mkdtemp(prefix="kata-db-"))
+    folder = Path(tempfile.mkdtemp(prefix="kata-db-", dir=scratch.root()))
     copy = folder / "copy.db"
     for suffix in ("", "-wal"):
         data = learner_file(Path(f"{path}{suffix}"))

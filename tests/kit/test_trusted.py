@@ -205,6 +205,31 @@ def test_writing_forged_results_anywhere_gains_nothing(kata_cli, minikit, submis
     assert int(book["ada"]["total"]) == int(book["ada"]["max_total"]) == 7
 
 
+@pytest.mark.skipif(sandbox.probe() is not None or not os.path.isdir("/dev/shm"),
+                    reason="needs the namespace sandbox and a /dev/shm")
+def test_shared_memory_is_private_to_each_run(kata_cli, minikit, submission, tmp_path) -> None:
+    # /dev/shm is writable by every process of the machine: a channel between learners if left shared.
+    planted = Path("/dev/shm") / f"kata-planted-{os.getpid()}"
+    dropped = Path("/dev/shm") / f"kata-dropped-{os.getpid()}"
+    planted.write_text("another learner's note")
+    snoop = f'''
+
+def shout(text):
+    import os
+    open({str(dropped)!r}, "w").write("for the next learner")
+    return "shm:" + repr(sorted(os.listdir("/dev/shm")))
+'''
+    try:
+        message = _checks(_grade(kata_cli, minikit, submission({ECHO: snoop + GREET}, "mallory"),
+                                 tmp_path)["01"])["shouts"]["message"]
+        assert "shm:" in message  # the learner's code did list its /dev/shm...
+        assert planted.name not in message and dropped.name in message  # ...its own, not the machine's
+        assert not dropped.exists()
+    finally:
+        planted.unlink(missing_ok=True)
+        dropped.unlink(missing_ok=True)
+
+
 def test_a_double_forked_daemon_does_not_outlive_its_run(kata_cli, minikit, submission, tmp_path) -> None:
     daemon = '''
 

@@ -29,7 +29,7 @@ class RunOptions:
     # Resource limits and the namespace sandbox of the learner hosts (default: the kit's private folders
     # hidden, default limits; cohort grading also hides the other submissions and the outputs).
     isolation: sandbox.Isolation | None = None
-    tmp_root: Path | None = None  # where the temporary folders go (default: the system's)
+    tmp_root: Path | None = None  # where the temporary folders go (default: `kata.scratch.root()`)
     # `kata watch`: fork each grade from a process that has already imported pytest and the SDK
     # (warm.WarmGrader); the cold path is used when it is None, gone, or the namespace sandbox is asked for.
     warm: WarmGrader | None = None

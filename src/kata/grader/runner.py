@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kata import scratch
 from kata.catalog import Kata
 from kata.checks import EXISTING_TESTS
 from kata.grader.environment import grader_env
@@ -183,7 +184,7 @@ def grade(kata: Kata, target: Target, options: RunOptions | None = None) -> Kata
     options.stopping()
     limit = options.time_limit or kata.spec.time_limit
     started = time.monotonic()
-    tmp = Path(tempfile.mkdtemp(prefix=f"kata-{kata.id}-", dir=options.tmp_root))
+    tmp = Path(tempfile.mkdtemp(prefix=f"kata-{kata.id}-", dir=options.tmp_root or scratch.root()))
     try:
         try:
             missing = [str(layer) for layer in target.layers if not layer.is_dir()]

@@ -35,6 +35,8 @@ UNSHARE = ("unshare", "--user", "--map-root-user", "--net", "--mount", "--pid", 
 
 # mount(2) flags (linux/mount.h)
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+SHARED_RAM = ("/dev/shm",)  # covered, in the sandbox, by an empty tmpfs of the run's own
+SHARED_RAM_SIZE = "64m"  # room for what POSIX semaphores and shared memory of one run need
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWPID = 0x00020000, 0x10000000, 0x40000000, 0x20000000
 PR_SET_PDEATHSIG = 1
 
@@ -147,8 +149,10 @@ def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
 
 
-def _mount(libc: ctypes.CDLL, source: str, target: str, fstype: str | None, flags: int) -> None:
-    if libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags, None) != 0:
+def _mount(libc: ctypes.CDLL, source: str, target: str, fstype: str | None, flags: int,
+           data: str | None = None) -> None:
+    if libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+                  data.encode() if data else None) != 0:
         errno = ctypes.get_errno()
         raise OSError(errno, os.strerror(errno), target)
 
@@ -218,8 +222,8 @@ def limit_processes(count: int) -> None:
 
 
 def enter_sandbox(own: str, hidden: list[str], readable: list[str] | None = None) -> None:
-    """Make the file system read-only but for `own`, cover `hidden` with empty folders, show `readable`
-    folders again read-only, lock it all."""
+    """Make the file system read-only but for `own`, give the run a /dev/shm of its own, cover `hidden`
+    with empty folders, show `readable` folders again read-only, lock it all."""
     libc = _libc()
     cwd = os.getcwd()
     own_fd = os.open(own, os.O_PATH)
@@ -232,6 +236,14 @@ def enter_sandbox(own: str, hidden: list[str], readable: list[str] | None = None
             _mount(libc, "none", point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
         except OSError:
             pass
+    for path in SHARED_RAM:
+        # Writable by every process of the machine (the loop above leaves /dev alone): a channel between
+        # learners, and RAM outside the run's limits. The run gets an empty, small one of its own.
+        if os.path.isdir(path):
+            _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={SHARED_RAM_SIZE},mode=1777")
+            for inner in [own, *(p for p, _ in shown)]:
+                if _within(inner, path):
+                    os.makedirs(inner, exist_ok=True)
     for path in hidden:
         if not os.path.isdir(path):
             continue

@@ -33,7 +33,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 
-from kata import __version__, targets
+from kata import __version__, scratch, targets
 from kata.catalog import Catalog, Kata, KitError
 from kata.checks import EXISTING_TESTS
 from kata.grader import runner
@@ -507,13 +507,12 @@ def grade_cohort(
         stale.unlink(missing_ok=True)
     run = _Run(out, katas, options)
     kit = kit_checks(katas, out / ".state" / KIT_DIR, run.kata_fps)
-    workspace = Path(tempfile.mkdtemp(prefix="kata-cohort-"))
+    workspace = Path(tempfile.mkdtemp(prefix="kata-cohort-"))  # the unpacked submissions, on disk
+    grading = Path(tempfile.mkdtemp(prefix="kata-cohort-grading-", dir=scratch.root()))  # the runs, in RAM
     problem = sandbox.probe() if options.sandbox else "turned off (--no-sandbox)"
     isolation = sandbox.Isolation(limits=options.limits, sandbox=options.sandbox,
-                                  hidden=hidden_paths(catalog, submissions, out, workspace))
-    run_options = runner.RunOptions(time_limit=options.time_limit, isolation=isolation,
-                                    tmp_root=workspace / "grading")
-    (workspace / "grading").mkdir()
+                                  hidden=(*hidden_paths(catalog, submissions, out, workspace), str(grading)))
+    run_options = runner.RunOptions(time_limit=options.time_limit, isolation=isolation, tmp_root=grading)
     tasks: list[tuple[Submission, Kata, targets.Target, str]] = []
     reused = 0
     try:
@@ -530,6 +529,7 @@ def grade_cohort(
         graded, interrupted = _grade_tasks(run, tasks, kit, run_options, on_progress)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
+        shutil.rmtree(grading, ignore_errors=True)
     learners = [_learner_record(out, sub, katas, kit) for sub in subs]
     summary = RunSummary(learners=learners, graded=graded, reused=reused,
                          isolation=_describe(options, problem), interrupted=interrupted, planned=len(tasks))
