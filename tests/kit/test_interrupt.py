@@ -42,7 +42,7 @@ def _press_ctrl_c_when(command: list[str], tmp: Path, ready: Callable[[], bool])
 
 
 def _grading(tmp: Path) -> bool:
-    return any(tmp.glob("kata-01-*")) or any(tmp.glob("kata-cohort-*/grading/kata-01-*"))
+    return any(tmp.glob("kata-01-*")) or any(tmp.glob("kata-cohort-grading-*/kata-01-*"))
 
 
 def test_ctrl_c_during_kata_grade(minikit: Path, submission, tmp_path: Path) -> None:
@@ -68,7 +68,7 @@ def test_ctrl_c_during_kata_cohort_writes_what_was_graded(minikit: Path, submiss
 
     def bob_is_graded() -> bool:  # ada's two katas are stored, and a kata 01 (bob's) is being graded
         return len(list((out / ".state" / "ada").glob("*.json"))) == 2 and any(
-            tmp.glob("kata-cohort-*/grading/kata-01-*"))
+            tmp.glob("kata-cohort-grading-*/kata-01-*"))
 
     code, output, left = _press_ctrl_c_when(command, tmp, bob_is_graded)
     assert code == 130, output

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import load_json, marked_processes
 
-from kata.checks import learner_file, open_database
+from kata.checks import drop_database_copies, learner_file, open_database
 from kata.host import sandbox
 
 ECHO = "01-echo/echo/__init__.py"
@@ -263,8 +263,11 @@ def test_files_the_learner_wrote_are_read_safely(tmp_path) -> None:
     # A FIFO or a link to a device is no file: nothing is read and nothing blocks.
     assert learner_file(fifo) is None and learner_file(tmp_path / "zero.db") is None
     assert learner_file(tmp_path / "missing.db") is None
-    assert open_database(fifo).execute("SELECT name FROM sqlite_master").fetchall() == []
-    assert [tuple(r) for r in open_database(real).execute("SELECT x FROM t")] == [(42,)]
+    try:
+        assert open_database(fifo).execute("SELECT name FROM sqlite_master").fetchall() == []
+        assert [tuple(r) for r in open_database(real).execute("SELECT x FROM t")] == [(42,)]
+    finally:
+        drop_database_copies()  # the plugin's part after a check
 
 
 STORM = '''

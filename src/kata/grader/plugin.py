@@ -138,6 +138,7 @@ def _read_token(fd: int | None) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     global _STATE
     config.addinivalue_line("markers", "kata_check(meta): a graded check (kata.checks.check)")
+    replay.mark_absent_http_libraries()
     if sys.platform == "linux":  # no process of the same user may read this one's memory or attach to it
         ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0)
     fd = config.getoption("--kata-results-fd")

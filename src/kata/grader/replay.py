@@ -327,6 +327,23 @@ def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
+# The HTTP libraries vcrpy patches when they are there; it tries to import each one on every cassette it
+# opens, and an import that fails is searched for again each time (2 ms a cassette, warm).
+VCR_OPTIONAL_LIBRARIES = ("requests", "urllib3", "botocore", "httplib2", "tornado", "aiohttp", "httpx",
+                          "httpx_curl_cffi", "pyreqwest")
+
+
+def mark_absent_http_libraries() -> None:
+    """Record the libraries of VCR_OPTIONAL_LIBRARIES this interpreter lacks as absent (`None` in
+    `sys.modules`), so that importing one fails at once, as it would after a search."""
+    import importlib.util
+    import sys
+
+    for name in VCR_OPTIONAL_LIBRARIES:
+        if name not in sys.modules and importlib.util.find_spec(name) is None:
+            sys.modules[name] = None  # type: ignore[assignment] - the import system's "not there"
+
+
 def vcr_config() -> dict[str, Any]:
     """The VCR configuration every check runs under (record mode is chosen by the grader)."""
     return {
