@@ -77,11 +77,13 @@ def _crash_line(longrepr: Any) -> str:
     return (text[-1] if text else "failed")[:500]
 
 
-# pytest plugins a service's tests have no use for (reports, debuggers, doctests); each costs the run's
-# session a registration and a scan for fixtures. The fixtures tests do use (tmp_path, capsys,
-# monkeypatch, caplog, recwarn) stay.
+# pytest plugins a service's tests have no use for (reports, debuggers, doctests, warnings about
+# unraisable exceptions, which cost two full garbage collections at the end); each costs the session a
+# registration and a scan for fixtures. The fixtures tests do use (tmp_path, capsys, monkeypatch,
+# caplog, recwarn) stay.
 PLUGINS_OFF = tuple(arg for name in ("doctest", "junitxml", "pastebin", "legacypath", "stepwise", "setuponly",
-                                     "setupplan", "python_path", "debugging", "faulthandler", "subtests")
+                                     "setupplan", "python_path", "debugging", "faulthandler", "subtests",
+                                     "unraisableexception", "threadexception")
                     for arg in ("-p", f"no:{name}"))
 
 
