@@ -333,7 +333,10 @@ def test_a_killed_run_loses_nothing_and_resumes(minikit, tmp_path) -> None:
         write_kata_files(subs / f"learner{i}", minikit)
     command = [sys.executable, "-m", "kata", "--root", str(minikit), "cohort", str(subs), "--out", str(out),
                "--jobs", "1"]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    runs = tmp_path / "tmp"  # the killed run's folders stay behind (the documented kill -9 case): here, not in RAM
+    runs.mkdir()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "TMPDIR": str(runs)})
     deadline = time.monotonic() + 120
     while len(cohort.state_files(out)) < 3 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)  # polling a real subprocess: this test waits on the real world, not on a clock

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kata import scratch
+from kata import plugins_off, scratch
 from kata.catalog import Kata
 from kata.checks import EXISTING_TESTS
 from kata.grader.environment import grader_env
@@ -110,13 +110,6 @@ def _open_run(kata: Kata, paths: dict[str, Path], options: RunOptions) -> Run | 
         return None
 
 
-# pytest plugins no check uses: each one left on costs every grader session its registration and a scan
-# of its fixtures (in a freshly forked grader, 13% of its time went to pytest's session start), and
-# unraisableexception two full garbage collections at its end (32 ms, measured) to report warnings.
-UNUSED_PLUGINS = ("doctest", "junitxml", "pastebin", "legacypath", "recwarn", "monkeypatch", "stepwise",
-                  "setuponly", "setupplan", "python_path", "debugging", "faulthandler", "logging", "unittest",
-                  "subtests", "unraisableexception", "threadexception")
-UNUSED_PLUGIN_ARGS = tuple(arg for name in UNUSED_PLUGINS for arg in ("-p", f"no:{name}"))
 
 
 def _command(kata: Kata, paths: dict[str, Path], results_fd: int, options: RunOptions) -> list[str]:
@@ -125,7 +118,7 @@ def _command(kata: Kata, paths: dict[str, Path], results_fd: int, options: RunOp
     cmd = [
         # -I: nothing of the working folder, PYTHONPATH or the user site; -B: no bytecode in the kit's folders.
         sys.executable, "-I", "-B", "-m", "pytest", "-p", "pytest_recording.plugin", "-p", "kata.grader.plugin",
-        "-p", "no:cacheprovider", *UNUSED_PLUGIN_ARGS, "-c", str(paths["grader"] / "pytest.ini"),
+        *plugins_off.arguments(plugins_off.CHECKS), "-c", str(paths["grader"] / "pytest.ini"),
         "--rootdir", str(paths["grader"]),
         "--noconftest", "--continue-on-collection-errors", "--import-mode=importlib", "--assert=plain",
         # Native tracebacks: pytest's own format parses the source of every frame of every failure.

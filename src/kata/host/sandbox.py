@@ -30,12 +30,13 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from kata import scratch
+
 UNSHARE = ("unshare", "--user", "--map-root-user", "--net", "--mount", "--pid", "--fork", "--kill-child",
            "--mount-proc")
 
 # mount(2) flags (linux/mount.h)
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
-SHARED_RAM = ("/dev/shm",)  # covered, in the sandbox, by an empty tmpfs of the run's own
 SHARED_RAM_SIZE = "64m"  # room for what POSIX semaphores and shared memory of one run need
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWPID = 0x00020000, 0x10000000, 0x40000000, 0x20000000
 PR_SET_PDEATHSIG = 1
@@ -184,6 +185,14 @@ def _write(path: str, text: str) -> None:
         handle.write(text)
 
 
+def _make_room(inside: list[str], cover: str) -> None:
+    """Make, in the empty file system just mounted on `cover`, the places of the folders in `inside` that
+    lie under it (each is bound back there afterwards)."""
+    for path in inside:
+        if _within(path, cover):
+            os.makedirs(path, exist_ok=True)
+
+
 def _within(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
@@ -236,21 +245,18 @@ def enter_sandbox(own: str, hidden: list[str], readable: list[str] | None = None
             _mount(libc, "none", point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
         except OSError:
             pass
-    for path in SHARED_RAM:
+    inside = [own, *(path for path, _ in shown)]  # bound back below, into whatever covers them
+    shared_ram = str(scratch.SHARED_MEMORY)
+    if os.path.isdir(shared_ram):
         # Writable by every process of the machine (the loop above leaves /dev alone): a channel between
         # learners, and RAM outside the run's limits. The run gets an empty, small one of its own.
-        if os.path.isdir(path):
-            _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={SHARED_RAM_SIZE},mode=1777")
-            for inner in [own, *(p for p, _ in shown)]:
-                if _within(inner, path):
-                    os.makedirs(inner, exist_ok=True)
+        _mount(libc, "tmpfs", shared_ram, "tmpfs", MS_NOSUID | MS_NODEV, f"size={SHARED_RAM_SIZE},mode=1777")
+        _make_room(inside, shared_ram)
     for path in hidden:
         if not os.path.isdir(path):
             continue
         _mount(libc, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV)
-        for inner in [own, *(p for p, _ in shown)]:
-            if _within(inner, path):
-                os.makedirs(inner, exist_ok=True)  # its place in the empty folder, bound back below
+        _make_room(inside, path)
         _mount(libc, "none", path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     for path, fd in shown:
         _mount(libc, f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)

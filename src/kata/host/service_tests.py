@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from kata import plugins_off
 from kata.host.errors import describe_error
 
 
@@ -77,21 +78,14 @@ def _crash_line(longrepr: Any) -> str:
     return (text[-1] if text else "failed")[:500]
 
 
-# pytest plugins a service's tests have no use for (reports, debuggers, doctests, warnings about
-# unraisable exceptions, which cost two full garbage collections at the end); each costs the session a
-# registration and a scan for fixtures. The fixtures tests do use (tmp_path, capsys, monkeypatch,
-# caplog, recwarn) stay.
-PLUGINS_OFF = tuple(arg for name in ("doctest", "junitxml", "pastebin", "legacypath", "stepwise", "setuponly",
-                                     "setupplan", "python_path", "debugging", "faulthandler", "subtests",
-                                     "unraisableexception", "threadexception")
-                    for arg in ("-p", f"no:{name}"))
 
 
 def run_service_tests(paths: list[str], rootdir: str, work: Path, limit: float) -> dict[str, Any]:
     """Run the tests in `paths` with the kit's settings (no conftest.py, no plugins, no cache); each test
     has `limit` seconds."""
     collector = _Collector(work, limit)
-    args = ["-q", "--no-header", "-p", "no:cacheprovider", *PLUGINS_OFF, "--noconftest", "--rootdir", rootdir,
+    args = ["-q", "--no-header", *plugins_off.arguments(plugins_off.SERVICE_TESTS), "--noconftest",
+            "--rootdir", rootdir,
             "-c", f"{rootdir}/pytest.ini", "--import-mode=importlib", "--tb=native", "-rN", *paths]
     code = pytest.main(args, plugins=[collector])
     return {"outcomes": collector.outcomes, "load_errors": collector.load_errors[:50], "exit": int(code)}
