@@ -130,6 +130,52 @@ def test_a_dead_warm_grader_is_restarted_or_replaced_by_the_cold_path(minikit: P
     assert result.full_marks
 
 
+def _count_imports(minikit: Path) -> tuple[Path, Path]:
+    """Make kata 01's checks note each import of their module in a file beside the kit; (checks, log)."""
+    checks, log = minikit / "tests" / "checks" / "01-echo" / "test_echo.py", minikit / "imports.log"
+    checks.write_text(f"with open({str(log)!r}, 'a') as _log:\n    _log.write('imported\\n')\n"
+                      + checks.read_text())
+    return checks, log
+
+
+def test_a_katas_checks_are_collected_once_and_again_when_they_change(minikit: Path) -> None:
+    checks, log = _count_imports(minikit)
+    echo = Catalog(minikit).get("01")
+    with WarmGrader() as grader:
+        grades = [runner.grade(echo, targets.solution(echo), runner.RunOptions(warm=grader)) for _ in range(3)]
+        assert all(r.full_marks for r in grades)
+        assert log.read_text().count("imported") == 1  # one collection for three grades
+        checks.write_text(checks.read_text().replace('got == "HI THERE"', 'got == "HI THERE!"'))
+        edited = runner.grade(echo, targets.solution(echo), runner.RunOptions(warm=grader))
+        assert [c.status.value for c in edited.checks if c.id == "shouts"] == ["failed"]  # the edit is graded
+        assert log.read_text().count("imported") == 2
+        log.unlink()
+        for _ in range(2):  # without templates every grade collects the checks again
+            runner.grade(echo, targets.solution(echo), runner.RunOptions(warm=grader, templates=False))
+        assert log.read_text().count("imported") == 2
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as handle:
+            found += [int(p) for p in handle.read().split()]
+    return found
+
+
+def test_a_template_that_dies_costs_no_grade(minikit: Path) -> None:
+    echo = Catalog(minikit).get("01")
+    with WarmGrader() as grader:
+        assert runner.grade(echo, targets.solution(echo), runner.RunOptions(warm=grader)).full_marks
+        assert grader.pid is not None
+        templates = _children(grader.pid)
+        assert len(templates) == 1  # the kata's template waits for the next grade
+        os.kill(templates[0], 9)
+        for _ in range(2):  # the first grade after is forked from the zygote, the next from a new template
+            assert runner.grade(echo, targets.solution(echo), runner.RunOptions(warm=grader)).full_marks
+        assert len(_children(grader.pid)) == 1 and grader.starts == 1
+
+
 # --------------------------------------------------------------------------- the watcher
 
 

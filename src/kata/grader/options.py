@@ -36,6 +36,9 @@ class RunOptions:
     # More warm graders, used with `warm`: the checks are split between them (`--kata-shard`), each a
     # grader process of its own, side by side on the machine's cores (one kata graded on its own).
     shards: tuple[WarmGrader, ...] = ()
+    # With a warm grader: fork each grade from a process of the kata's own that has already collected its
+    # checks (`warm`'s templates) instead of collecting them again for every grade.
+    templates: bool = True
     # The host launcher of the command (kata.grader.launch): each run's learner hosts are forked from it
     # instead of a zygote of their own. None: the grader starts the run's zygote itself.
     launcher: HostLauncher | None = None

@@ -17,7 +17,7 @@ import random
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--kata-standin", default="", help="record against this stand-in instead of replaying")
     group.addoption("--kata-shard", default="0/1",
                     help="I/N: this grader is shard I of N side by side (the first also runs the service's tests)")
+    group.addoption("--kata-template-fd", type=int,
+                    help="the warm grader's socket: collect the checks, then fork a grade for each request on it")
     group.addoption("--kata-claims-fd", type=int,
                     help="inherited pipe of check indexes the shards share: run only the checks claimed from it")
 
@@ -94,12 +96,16 @@ class _State:
     current: _Check | None = None
     plays: dict[str, list[int]] = field(default_factory=dict)
     collected: bool = False
+    listed: list[dict[str, Any]] = field(default_factory=list)  # the collected checks, announced per grade
+    pending: list[dict[str, Any]] = field(default_factory=list)  # sent before the grade's results pipe was given
     existing_done: bool = False
     shard: tuple[int, int] = (0, 1)  # (index, count): this grader runs its share of the checks
     lock: threading.Lock = field(default_factory=threading.Lock)  # the service's tests report from a thread
 
     def send(self, kind: str, **data: Any) -> None:
         if self.out is None:
+            if len(self.pending) < 100:  # a template's collection: each grade forked from it sends these
+                self.pending.append({"kind": kind, **data})
             return
         line = json.dumps({"kind": kind, **data, "token": self.token}) + "\n"
         with self.lock:
@@ -139,25 +145,9 @@ def pytest_configure(config: pytest.Config) -> None:
     global _STATE
     config.addinivalue_line("markers", "kata_check(meta): a graded check (kata.checks.check)")
     replay.mark_absent_http_libraries()
-    if sys.platform == "linux":  # no process of the same user may read this one's memory or attach to it
-        ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0)
-    fd = config.getoption("--kata-results-fd")
-    out = os.fdopen(fd, "w", encoding="utf-8") if fd is not None else None
-    token = _read_token(config.getoption("--kata-token-fd"))  # before any learner host exists
-    work = Path(config.getoption("--kata-work") or os.getcwd())
-    own_option = config.getoption("--kata-own")
-    pool = None
-    if own_option:
-        isolation_text = config.getoption("--kata-isolation")
-        isolation = sandbox.Isolation.from_json(isolation_text) if isolation_text else None
-        data = config.getoption("--kata-data")
-        pool = HostPool(HostSetup(work=work, own=Path(own_option), isolation=isolation,
-                                  readable=(Path(data),) if data else ()),
-                        control_fd=config.getoption("--kata-hosts-fd"))
-        pool.start_in_background()  # its imports overlap with the collection of the checks
-    service = config.getoption("--kata-service-tests")
+    _not_dumpable()
     _STATE = _State(
-        out=out, token=token, pool=pool, work=work, service_tests=Path(service) if service else None,
+        out=None, token="", pool=None, work=Path(os.getcwd()), service_tests=None,
         record_pattern=config.getoption("--kata-record-pattern"),
         check_limit=config.getoption("--kata-check-time-limit"),
         existing_points=config.getoption("--kata-existing-points"),
@@ -165,12 +155,58 @@ def pytest_configure(config: pytest.Config) -> None:
         upstream=_upstream(config), shard=_shard(config.getoption("--kata-shard")),
     )
     _STATE.existing_done = _STATE.shard[0] != 0  # the service's tests run in the first shard only
+    _patch_unmatched_explanations()
+    if config.getoption("--kata-template-fd") is None:
+        _begin(config)
+
+
+def begin_grade(config: pytest.Config, grade_args: list[str]) -> None:
+    """In a grade forked from a template (`--kata-template-fd`): take the grade's own options (its
+    folders and descriptors, `warm.GRADE_OPTIONS`), begin it, and announce the collected checks."""
+    config._parser.parse_known_args(grade_args, namespace=config.option)
+    # pytest goes back to where it was started when the session ends: the grade's folder, not the
+    # template's (the folder of an earlier run, gone by now).
+    config.invocation_params = replace(config.invocation_params, dir=Path.cwd())
+    from _pytest.tmpdir import TempPathFactory
+
+    # tmp_path lives under the grade's --basetemp (the run's own folder, which its learner hosts see)
+    config._tmp_path_factory = TempPathFactory.from_config(config, _ispytest=True)  # type: ignore[attr-defined]
+    _begin(config)
+    _announce(_state())
+
+
+def _not_dumpable() -> None:
+    if sys.platform == "linux":  # no process of the same user may read this one's memory or attach to it
+        ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0)
+
+
+def _begin(config: pytest.Config) -> None:
+    """The grade's part of the configuration: its results pipe, token, folders, learner hosts, claims."""
+    state = _state()
+    _not_dumpable()
+    fd = config.getoption("--kata-results-fd")
+    state.out = os.fdopen(fd, "w", encoding="utf-8") if fd is not None else None
+    state.token = _read_token(config.getoption("--kata-token-fd"))  # before any learner host exists
+    state.work = Path(config.getoption("--kata-work") or os.getcwd())
+    own_option = config.getoption("--kata-own")
+    if own_option:
+        isolation_text = config.getoption("--kata-isolation")
+        isolation = sandbox.Isolation.from_json(isolation_text) if isolation_text else None
+        data = config.getoption("--kata-data")
+        state.pool = HostPool(HostSetup(work=state.work, own=Path(own_option), isolation=isolation,
+                                        readable=(Path(data),) if data else ()),
+                              control_fd=config.getoption("--kata-hosts-fd"))
+        state.pool.start_in_background()  # its imports overlap with the collection of the checks
+    service = config.getoption("--kata-service-tests")
+    state.service_tests = Path(service) if service else None
     claims = config.getoption("--kata-claims-fd")
     if claims is not None:
         config.pluginmanager.register(ClaimedChecks(claims), "kata-claimed-checks")
-    elif _STATE.shard[1] > 1:
+    elif state.shard[1] > 1:
         raise pytest.UsageError("--kata-shard with more than one shard needs --kata-claims-fd")
-    _patch_unmatched_explanations()
+    pending, state.pending = state.pending, []
+    for record in pending:
+        state.send(**record)
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -254,10 +290,6 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     state = _state()
-    listed: list[dict[str, Any]] = []
-    if state.service_tests is not None:
-        listed.append({"id": EXISTING_TESTS, "title": "The service's existing tests still pass",
-                       "points": state.existing_points, "guard": True})
     seen: set[str] = set()
     for item in items:
         meta = _meta(item)
@@ -269,8 +301,16 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         seen.add(meta.id)
         item.add_marker(pytest.mark.vcr)
         item.add_marker(pytest.mark.default_cassette(meta.cassette or meta.id))
-        listed.append({"id": meta.id, "title": meta.title, "points": meta.points, "guard": meta.guard})
-    state.send("collected", checks=listed)  # every shard lists every check: the runner merges by id
+        state.listed.append({"id": meta.id, "title": meta.title, "points": meta.points, "guard": meta.guard})
+
+
+def _announce(state: _State) -> None:
+    """Send the grade's list of checks (every shard lists every check: the runner merges by id)."""
+    listed = list(state.listed)
+    if state.service_tests is not None:
+        listed.insert(0, {"id": EXISTING_TESTS, "title": "The service's existing tests still pass",
+                          "points": state.existing_points, "guard": True})
+    state.send("collected", checks=listed)
     state.collected = True
 
 
@@ -601,6 +641,15 @@ _ITEMS: dict[str, pytest.Item] = {}
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     _ITEMS.update({i.nodeid: i for i in session.items})
+    template = session.config.getoption("--kata-template-fd")
+    if template is None:
+        _announce(_state())
+        return
+    from kata.grader.warm import serve_template
+
+    # A template: each request forks a grade, which comes back here with its own arguments and goes on
+    # to run the checks; the template itself never returns from serve_template.
+    begin_grade(session.config, serve_template(template))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -118,11 +118,14 @@ def _command(kata: Kata, paths: dict[str, Path], results_fd: int, options: RunOp
     cmd = [
         # -I: nothing of the working folder, PYTHONPATH or the user site; -B: no bytecode in the kit's folders.
         sys.executable, "-I", "-B", "-m", "pytest", "-p", "pytest_recording.plugin", "-p", "kata.grader.plugin",
-        *plugins_off.arguments(plugins_off.CHECKS), "-c", str(paths["grader"] / "pytest.ini"),
-        "--rootdir", str(paths["grader"]),
+        *plugins_off.arguments(plugins_off.CHECKS), f"--config-file={paths['grader'] / 'pytest.ini'}",
+        f"--rootdir={paths['grader']}",
         "--noconftest", "--continue-on-collection-errors", "--import-mode=importlib", "--assert=plain",
+        # Nothing to capture (learner code runs in its hosts), and a grade forked from a template keeps its
+        # own pytest.out as stdout (capturing would restore the template's after each check).
+        "--capture=no",
         # Native tracebacks: pytest's own format parses the source of every frame of every failure.
-        "-q", "--no-header", "-rN", "--tb=native", "--basetemp", str(paths["own"] / "checks"),
+        "-q", "--no-header", "-rN", "--tb=native", f"--basetemp={paths['own'] / 'checks'}",
         f"--record-mode={'all' if record else 'none'}",
         f"--kata-results-fd={results_fd}", f"--kata-work={paths['work']}", f"--kata-own={paths['own']}",
         f"--kata-cassettes={paths['cassettes']}", f"--kata-data={paths['data']}",
@@ -285,8 +288,12 @@ class _Shard:
             passed = (write_fd, token_fd, *passed_claims) + (() if run is None else (run.sock.fileno(),))
             if run is not None:
                 command.insert(-1, f"--kata-hosts-fd={run.sock.fileno()}")
+            # A template collects the kata's checks once for all its grades (not when recording: each
+            # recording run has a stand-in of its own; nor without checks: their folder is the run's).
+            template = (self.options.templates and self.kata.has_hidden_checks
+                        and self.options.standin_url is None and self.options.live is None)
             self.returncode, self.timed_out = _run_grader(command, self.paths["grader"], env, passed, limit,
-                                                          self.options, self.warm)
+                                                          self.options, self.warm, template)
         finally:
             os.close(write_fd)  # the results reader sees the end once the grader's copy is gone too
             os.close(token_fd)
@@ -328,10 +335,10 @@ def _merged(shards: list[_Shard]) -> tuple[Received, int | None, bool]:
 
 
 def _run_grader(command: list[str], cwd: Path, env: dict[str, str], passed: tuple[int, ...], limit: float,
-                options: RunOptions, warm_grader: WarmGrader | None) -> tuple[int | None, bool]:
+                options: RunOptions, warm_grader: WarmGrader | None, template: bool = False) -> tuple[int | None, bool]:
     """Run the grader (forked from `warm_grader`, else a fresh interpreter): (exit code, timed out)."""
     with open(cwd / "pytest.out", "wb") as out:
-        warm = _run_warm(command, cwd, env, passed, out.fileno(), limit, options, warm_grader)
+        warm = _run_warm(command, cwd, env, passed, out.fileno(), limit, options, warm_grader, template)
         if warm is not None:
             return warm.returncode, warm.timed_out
         proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
@@ -346,7 +353,7 @@ def _run_grader(command: list[str], cwd: Path, env: dict[str, str], passed: tupl
 
 
 def _run_warm(command: list[str], cwd: Path, env: dict[str, str], passed: tuple[int, ...], out_fd: int,
-              limit: float, options: RunOptions, warm: WarmGrader | None) -> WarmRun | None:
+              limit: float, options: RunOptions, warm: WarmGrader | None, template: bool) -> WarmRun | None:
     """Run the grader in a child of the warm grader; None when the cold path must run instead."""
     if warm is None:
         return None
@@ -355,7 +362,8 @@ def _run_warm(command: list[str], cwd: Path, env: dict[str, str], passed: tuple[
     try:
         options.stopping()
         warm.ensure()
-        return warm.run(command, cwd=cwd, env=env, pass_fds=passed, out_fd=out_fd, time_limit=limit)
+        return warm.run(command, cwd=cwd, env=env, pass_fds=passed, out_fd=out_fd, time_limit=limit,
+                        template=template)
     except (WarmUnavailable, OSError):
         options.stopping()  # stopped: no fresh interpreter either
         return None  # nothing started: a fresh interpreter grades instead
