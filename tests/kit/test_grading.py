@@ -34,6 +34,8 @@ def test_json_results_follow_the_schema(minikit: Path, kata_cli, tmp_path: Path)
     assert checks["shouts"].status == "failed" and checks["shouts"].max_points == 2
     assert checks["existing-tests"].guard and checks["existing-tests"].points == 1
     assert "cassette_plays" not in load_json(path)["katas"][0]
+    # every check ran, so each has its own time, within the kata's
+    assert all(c.duration_s is not None and 0 <= c.duration_s <= kata.duration_s for c in kata.checks), kata.checks
 
 
 def test_junit_has_a_case_per_check(minikit: Path, kata_cli, tmp_path: Path) -> None:
@@ -44,6 +46,7 @@ def test_junit_has_a_case_per_check(minikit: Path, kata_cli, tmp_path: Path) -> 
     assert set(cases) == {"existing-tests", "shouts", "greets", "model-configurable", "counts"}
     assert cases["shouts"].find("failure") is not None
     assert cases["existing-tests"].find("failure") is None
+    assert all(float(case.get("time")) >= 0 for case in cases.values())  # CI dashboards show a time per case
 
 
 def test_progress_is_remembered_and_listed(minikit: Path, kata_cli) -> None:

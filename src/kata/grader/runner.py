@@ -176,6 +176,7 @@ class _ResultsReader:
                 if not hmac.compare_digest(str(record.pop("token", "")), self._token):
                     self.forged += 1
                     continue
+                record["at"] = time.monotonic()  # when it arrived, on the kit's clock: a check's duration
                 self.records.append(record)
 
     def received(self) -> Received:
@@ -402,6 +403,7 @@ def _assemble(
             message="Grading could not start.")
     listed = collected[0]["checks"]
     results = {r["id"]: r for r in received.of_kind("result")}
+    starts = {r.get("id"): r["at"] for r in received.of_kind("started") if "at" in r}
     finished = bool(received.of_kind("finished"))
     started_ids = _started_check_ids(received)
     message, problem = "", None
@@ -435,7 +437,8 @@ def _assemble(
             status, text = Status.ERROR, "not run: grading stopped before this check (see the kata message)"
         points = meta["points"] if status == Status.PASSED else 0
         checks.append(CheckResult(id=meta["id"], title=meta["title"], points=points, max_points=meta["points"],
-                                  status=status, message=text, guard=meta.get("guard", False), cause=cause))
+                                  status=status, message=text, guard=meta.get("guard", False), cause=cause,
+                                  duration_s=_duration(starts.get(meta["id"]), got)))
     if kit_errors:
         message = (message + " " if message else "") + "Kit problem: " + "; ".join(kit_errors)
     if received.forged:
@@ -447,6 +450,13 @@ def _assemble(
     plays = (received.of_kind("plays") or [{"plays": {}}])[-1]["plays"]
     return KataResult.build(**build, checks=checks, message=message, crashed=bool(kit_errors),
                             cassette_plays=plays, problem=problem, hidden_checks=kata.has_hidden_checks)
+
+
+def _duration(started_at: float | None, result: dict[str, Any] | None) -> float | None:
+    """Seconds from a check's start to its result, as both reached the kit; None if it did not run."""
+    if started_at is None or result is None or "at" not in result:
+        return None
+    return round(max(0.0, result["at"] - started_at), 3)
 
 
 def _started_check_ids(received: Received) -> set[str]:

@@ -41,6 +41,8 @@ class CheckResult(BaseModel):
     message: str = Field(default="", description="learner-facing: observed, expected, hint")
     guard: bool = Field(default=False, description="guards existing behaviour (passes on the starter)")
     cause: str = Field(default="", description="'syntax' or 'import' when the learner's code did not load")
+    duration_s: float | None = Field(default=None, description="seconds from the check's start to its result, "
+                                                               "on the kit's clock; None: it did not run")
 
 
 class KataResult(BaseModel):
@@ -156,6 +158,8 @@ def write_junit(report: GradeReport, path: Path) -> None:
             case = ET.SubElement(suite, "testcase", classname=f"{kata.id}-{kata.slug}", name=item.id)
             case.set("title", item.title)
             case.set("points", f"{item.points}/{item.max_points}")
+            if item.duration_s is not None:
+                case.set("time", f"{item.duration_s:.3f}")
             if item.status != Status.PASSED:
                 tag = "failure" if item.status == Status.FAILED else "error"
                 ET.SubElement(case, tag, message=item.title).text = item.message
