@@ -403,9 +403,9 @@ def _assemble(
             message="Grading could not start.")
     listed = collected[0]["checks"]
     results = {r["id"]: r for r in received.of_kind("result")}
-    starts = {r.get("id"): r["at"] for r in received.of_kind("started") if "at" in r}
+    starts = {r["id"]: r["at"] for r in received.of_kind("started")}
     finished = bool(received.of_kind("finished"))
-    started_ids = _started_check_ids(received)
+    started_ids = set(starts) - set(results)  # started, no result: at most one a grader (each runs in turn)
     message, problem = "", None
     if timed_out:
         problem = Problem.TIMEOUT
@@ -454,15 +454,9 @@ def _assemble(
 
 def _duration(started_at: float | None, result: dict[str, Any] | None) -> float | None:
     """Seconds from a check's start to its result, as both reached the kit; None if it did not run."""
-    if started_at is None or result is None or "at" not in result:
+    if started_at is None or result is None:
         return None
     return round(max(0.0, result["at"] - started_at), 3)
-
-
-def _started_check_ids(received: Received) -> set[str]:
-    """Ids of the checks that started but reported no result (at most one: checks run in turn)."""
-    finished = {r["id"] for r in received.of_kind("result")}
-    return {r["id"] for r in received.of_kind("started")} - finished
 
 
 def _kata_error(check_id: str, message: str) -> CheckResult:
